@@ -1,0 +1,75 @@
+import type { AccessScope } from '../src/domain/rules/scope';
+
+/**
+ * The read model's documents and indexes, the same on MongoDB and in process. Every document
+ * carries the stream revision it reflects, and writes are guarded by it, so an event applied twice
+ * (a replay, a second writer) leaves the same document and nothing moves backwards.
+ */
+export const COLLECTIONS = {
+  apiKeys: 'apiKeys',
+  keyIndex: 'apiKeyIndex',
+  accounts: 'accounts',
+  checkpoints: 'checkpoints',
+} as const;
+
+/** One per key: the console's list, with masked secret and last use. Deleted keys stay as tombstones (deletedAt set). */
+export interface ApiKeyDocument {
+  [field: string]: unknown;
+  _id: string;
+  accountId: string;
+  name: string;
+  /** Lower-cased name, for the case-insensitive NAME_ASC order. */
+  nameSort: string;
+  description: string | null;
+  region: string;
+  maskedKey: string;
+  status: 'ENABLED' | 'DISABLED';
+  scope: AccessScope;
+  ipAllowlist: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  deletedAt: Date | null;
+  version: number;
+  revision: number;
+}
+
+/** One per secret hash: what verification needs, found with a single lookup by `_id`. */
+export interface KeyIndexDocument {
+  [field: string]: unknown;
+  /** SHA-256 of the secret, hex. */
+  _id: string;
+  keyId: string;
+  accountId: string;
+  status: 'ENABLED' | 'DISABLED';
+  scope: AccessScope;
+  ipAllowlist: string[];
+  expiresAt: Date | null;
+  /** A deleted key's entry stays as a tombstone so that a late replay cannot revive it. */
+  deleted: boolean;
+  revision: number;
+}
+
+export interface AccountDocument {
+  [field: string]: unknown;
+  _id: string;
+  /** Null while the account uses the configured default. */
+  limit: number | null;
+  revision: number;
+}
+
+export interface CheckpointDocument {
+  [field: string]: unknown;
+  _id: string;
+  /** Global log position of the last event applied, as decimal strings (BSON has no unsigned 64-bit). */
+  commit: string;
+  prepare: string;
+}
+
+export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [field: string]: 1 | -1 }; unique?: boolean }> = [
+  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, createdAt: -1 } },
+  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, lastUsedAt: -1 } },
+  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, nameSort: 1 } },
+  { collection: COLLECTIONS.keyIndex, keys: { keyId: 1 }, unique: true },
+];

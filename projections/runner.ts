@@ -1,0 +1,211 @@
+import type { AnyBulkWriteOperation, Database } from '../src/application/ports/collection';
+import type { AllStreamSubscription, EventStore, Position, RecordedEvent } from '../src/application/ports/eventStore';
+import { BACKWARDS, END, comparePositions, streamNameFilter } from '../src/application/ports/eventStore';
+import { KEYHUB_STREAM_PREFIXES } from '../src/application/streams';
+import type { Logger } from '../src/logger';
+import { projectAccounts } from './accounts.projection';
+import { projectKeyIndex } from './apiKeyIndex.projection';
+import { projectApiKeyList } from './apiKeyList.projection';
+import type { ProjectedEvent } from './projectedEvent';
+import type { CheckpointDocument } from './readModel';
+import { COLLECTIONS, READ_MODEL_INDEXES } from './readModel';
+
+/** Each projection: a pure function from an event to the writes on its collection. */
+export const PROJECTIONS: ReadonlyArray<{ collection: string; project: (event: ProjectedEvent) => AnyBulkWriteOperation[] }> = [
+  { collection: COLLECTIONS.apiKeys, project: projectApiKeyList },
+  { collection: COLLECTIONS.keyIndex, project: projectKeyIndex },
+  { collection: COLLECTIONS.accounts, project: projectAccounts },
+];
+
+export const CHECKPOINT_ID = 'keyhub-read-model';
+const MAX_BATCH = 500;
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
+
+export type AppliedListener = (events: readonly ProjectedEvent[]) => void;
+
+export const toProjectedEvent = (event: RecordedEvent): ProjectedEvent => ({
+  id: event.id,
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata,
+  streamId: event.streamId,
+  revision: Number(event.revision),
+  position: event.position,
+});
+
+/** Applies a batch of events to the read model: one ordered bulkWrite per collection, then the checkpoint. */
+export async function applyBatch(database: Database, events: readonly ProjectedEvent[]): Promise<void> {
+  for (const { collection, project } of PROJECTIONS) {
+    const operations = events.flatMap(project);
+    if (operations.length > 0) await database.collection(collection).bulkWrite(operations, { ordered: true });
+  }
+  const last = events[events.length - 1];
+  if (last) {
+    await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).updateOne(
+      { _id: CHECKPOINT_ID },
+      { $set: { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() } },
+      { upsert: true },
+    );
+  }
+}
+
+export async function ensureIndexes(database: Database): Promise<void> {
+  for (const { collection, keys, unique } of READ_MODEL_INDEXES) await database.collection(collection).createIndex(keys, unique ? { unique } : {});
+}
+
+/**
+ * Keeps the read model current: a catch-up subscription to the log from the stored checkpoint,
+ * applied in batches (whatever has arrived, up to 500 events), the checkpoint stored after each
+ * batch. Mutations wait on `waitFor` for read-your-writes; live feeds and caches listen with
+ * `onApplied`, so they see exactly what the read model sees, in the same order. A failure (store or
+ * read model unreachable) is logged and the subscription resumes from the checkpoint.
+ */
+export class ProjectionRunner {
+  private position: Position | null = null;
+  private subscription: AllStreamSubscription | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly waiters = new Set<{ target: Position; resolve: () => void }>();
+  private readonly listeners = new Set<AppliedListener>();
+  private caughtUpTarget: Position | null = null;
+  private caughtUpResolve: (() => void) | null = null;
+  /** Resolves once the read model reflects every event that was in the log when the runner started. */
+  readonly caughtUp: Promise<void>;
+  private lastError: unknown = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly database: Database,
+    private readonly logger: Logger,
+  ) {
+    this.caughtUp = new Promise((resolve) => (this.caughtUpResolve = resolve));
+  }
+
+  async start(): Promise<void> {
+    await ensureIndexes(this.database);
+    const checkpoint = await this.database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID });
+    this.position = checkpoint ? { commit: BigInt(checkpoint.commit), prepare: BigInt(checkpoint.prepare) } : null;
+    this.caughtUpTarget = await this.lastLogPosition();
+    this.resolveCaughtUpIfReached();
+    this.running = this.loop();
+  }
+
+  onApplied(listener: AppliedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when the read model reflects the event at `target` (or after `timeoutMs`, returning false). */
+  waitFor(target: Position, timeoutMs = 5000): Promise<boolean> {
+    if (this.reached(target)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { target, resolve: () => (clearTimeout(timer), resolve(true)) };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  get checkpoint(): Position | null {
+    return this.position;
+  }
+
+  get healthy(): boolean {
+    return this.lastError === null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.unsubscribe();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        this.subscription = this.store.subscribeToAll({
+          fromPosition: this.position ?? 'start',
+          filter: streamNameFilter({ prefixes: KEYHUB_STREAM_PREFIXES }),
+        });
+        await this.consume(this.subscription, () => (failures = 0));
+        return;
+      } catch (error) {
+        if (this.stopped) return;
+        this.lastError = error;
+        const delay = RETRY_DELAYS_MS[Math.min(failures, RETRY_DELAYS_MS.length - 1)] as number;
+        failures += 1;
+        this.logger.error({ err: error, retryInMs: delay }, 'projection failed; resuming from the checkpoint');
+        await this.subscription?.unsubscribe().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Pulls events as they come and applies whatever has already arrived as one batch. */
+  private async consume(subscription: AllStreamSubscription, onProgress: () => void): Promise<void> {
+    const iterator = subscription[Symbol.asyncIterator]();
+    let pending = iterator.next();
+    for (;;) {
+      const first = await pending;
+      if (first.done || this.stopped) return;
+      const batch: RecordedEvent[] = [];
+      if (first.value.event) batch.push(first.value.event);
+      pending = iterator.next();
+      while (batch.length < MAX_BATCH) {
+        const next = await Promise.race([pending, new Promise<'idle'>((resolve) => setImmediate(resolve, 'idle'))]);
+        if (next === 'idle' || next.done) break;
+        if (next.value.event) batch.push(next.value.event);
+        pending = iterator.next();
+      }
+      // Resuming from a checkpoint may repeat the event at it; the guarded writes would ignore it anyway.
+      const fresh = batch.filter((event) => !this.reached(event.position)).map(toProjectedEvent);
+      if (fresh.length === 0) continue;
+      await applyBatch(this.database, fresh);
+      this.position = (fresh[fresh.length - 1] as ProjectedEvent).position;
+      this.lastError = null;
+      onProgress();
+      this.settleWaiters();
+      for (const listener of this.listeners) {
+        try {
+          listener(fresh);
+        } catch (error) {
+          this.logger.error({ err: error }, 'a projection listener failed');
+        }
+      }
+    }
+  }
+
+  private reached(target: Position): boolean {
+    return this.position !== null && comparePositions(this.position, target) >= 0;
+  }
+
+  private settleWaiters(): void {
+    for (const waiter of this.waiters) {
+      if (this.reached(waiter.target)) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    this.resolveCaughtUpIfReached();
+  }
+
+  private resolveCaughtUpIfReached(): void {
+    if (this.caughtUpResolve && (this.caughtUpTarget === null || this.reached(this.caughtUpTarget))) {
+      this.caughtUpResolve();
+      this.caughtUpResolve = null;
+    }
+  }
+
+  /** The newest event of ours in the log when the runner starts: the read model is ready once it reflects it. */
+  private async lastLogPosition(): Promise<Position | null> {
+    // Other applications' and system events may follow ours in $all; look back past them.
+    for await (const resolved of this.store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 10_000 })) {
+      const event = resolved.event;
+      if (event && KEYHUB_STREAM_PREFIXES.some((prefix) => event.streamId.startsWith(prefix))) return event.position;
+    }
+    return null;
+  }
+}

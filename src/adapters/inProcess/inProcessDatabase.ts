@@ -1,0 +1,262 @@
+import { Query, update as applyUpdate } from 'mingo';
+import type {
+  AnyBulkWriteOperation,
+  BulkWriteResult,
+  Collection,
+  Database,
+  Document,
+  Filter,
+  FindCursor,
+  FindOptions,
+  IndexOptions,
+  UpdateFilter,
+  UpdateResult,
+} from '../../application/ports/collection';
+import { DUPLICATE_KEY } from '../../application/ports/collection';
+
+/** Raised like the driver's MongoServerError for a duplicate key. */
+export class DuplicateKeyError extends Error {
+  readonly code = DUPLICATE_KEY;
+  constructor(collection: string, index: string, key: unknown) {
+    super(`E11000 duplicate key error collection: ${collection} index: ${index} dup key: ${JSON.stringify(key)}`);
+    this.name = 'MongoServerError';
+  }
+}
+
+interface Index {
+  readonly name: string;
+  readonly fields: readonly string[];
+  readonly unique: boolean;
+  /** First field's value → ids of the documents holding it: answers equality on the index's leading field. */
+  readonly byLeadingValue: Map<unknown, Set<unknown>>;
+}
+
+const isPlainValue = (value: unknown): boolean => value === null || ['string', 'number', 'boolean'].includes(typeof value);
+const getPath = (doc: Document, path: string): unknown =>
+  path.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Document)[part] : undefined), doc);
+
+/**
+ * An in-process collection that executes MongoDB filter, update and sort documents with mingo,
+ * so projections and queries issue the same documents here as against MongoDB. Indexes are kept
+ * as hash maps on their leading field: equality lookups on `_id` or an indexed field do not scan.
+ * Documents are copied in and out, as they would be over the wire.
+ */
+export class InProcessCollection<T extends Document = Document> implements Collection<T> {
+  private readonly documents = new Map<unknown, T>();
+  private readonly indexes: Index[] = [];
+
+  constructor(readonly collectionName: string) {}
+
+  async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
+    if (!options.sort) {
+      const found = this.firstMatch(filter);
+      return found ? this.project(found, options) : null;
+    }
+    const [first] = await this.find(filter, { ...options, limit: 1 }).toArray();
+    return first ?? null;
+  }
+
+  find(filter: Filter, options: FindOptions = {}): FindCursor<T> {
+    return {
+      toArray: async () => {
+        const query = new Query(filter, {});
+        const matches = [...this.candidates(filter)].filter((doc) => query.test(doc));
+        let cursor = new Query({}, {}).find<T>(matches);
+        if (options.sort) cursor = cursor.sort(options.sort);
+        if (options.skip) cursor = cursor.skip(options.skip);
+        if (options.limit) cursor = cursor.limit(options.limit);
+        return cursor.all().map((doc) => this.project(doc, options));
+      },
+    };
+  }
+
+  async countDocuments(filter: Filter = {}): Promise<number> {
+    if (Object.keys(filter).length === 0) return this.documents.size;
+    const query = new Query(filter, {});
+    let count = 0;
+    for (const doc of this.candidates(filter)) if (query.test(doc)) count += 1;
+    return count;
+  }
+
+  async updateOne(filter: Filter, update: UpdateFilter, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    return this.updateOneSync(filter, update, options.upsert ?? false);
+  }
+
+  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
+    const found = this.firstMatch(filter);
+    if (!found) return { deletedCount: 0 };
+    this.remove(found);
+    return { deletedCount: 1 };
+  }
+
+  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    const query = new Query(filter, {});
+    const doomed = [...this.candidates(filter)].filter((doc) => query.test(doc));
+    doomed.forEach((doc) => this.remove(doc));
+    return { deletedCount: doomed.length };
+  }
+
+  async bulkWrite(operations: AnyBulkWriteOperation[]): Promise<BulkWriteResult> {
+    const result: BulkWriteResult = { matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 };
+    // Ordered, like the driver's default: the first failure stops the batch.
+    for (const operation of operations) {
+      if ('updateOne' in operation) {
+        const { filter, update, upsert } = operation.updateOne;
+        const outcome = this.updateOneSync(filter, update, upsert ?? false);
+        result.matchedCount += outcome.matchedCount;
+        result.modifiedCount += outcome.modifiedCount;
+        result.upsertedCount += outcome.upsertedCount;
+      } else if ('replaceOne' in operation) {
+        const { filter, replacement, upsert } = operation.replaceOne;
+        const found = this.firstMatch(filter);
+        if (found) {
+          this.store({ ...structuredClone(replacement), _id: found['_id'] } as unknown as T, found);
+          result.matchedCount += 1;
+          result.modifiedCount += 1;
+        } else if (upsert) {
+          this.store({ ...equalityFields(filter), ...structuredClone(replacement) } as T, undefined);
+          result.upsertedCount += 1;
+        }
+      } else if ('deleteOne' in operation) {
+        result.deletedCount += (await this.deleteOne(operation.deleteOne.filter)).deletedCount;
+      } else {
+        result.deletedCount += (await this.deleteMany(operation.deleteMany.filter)).deletedCount;
+      }
+    }
+    return result;
+  }
+
+  async createIndex(keys: { [field: string]: 1 | -1 }, options: IndexOptions = {}): Promise<string> {
+    const fields = Object.keys(keys);
+    const name = options.name ?? Object.entries(keys).map(([field, direction]) => `${field}_${direction}`).join('_');
+    if (this.indexes.some((index) => index.name === name)) return name;
+    const index: Index = { name, fields, unique: options.unique ?? false, byLeadingValue: new Map() };
+    for (const doc of this.documents.values()) {
+      this.checkUnique(index, doc, undefined);
+      this.indexDocument(index, doc);
+    }
+    this.indexes.push(index);
+    return name;
+  }
+
+  /** Drops every document (indexes stay defined, as after `deleteMany({})`). */
+  clear(): void {
+    this.documents.clear();
+    for (const index of this.indexes) index.byLeadingValue.clear();
+  }
+
+  private updateOneSync(filter: Filter, update: UpdateFilter, upsert: boolean): UpdateResult {
+    const { $setOnInsert, ...modifier } = update as { $setOnInsert?: Document } & Document;
+    const found = this.firstMatch(filter);
+    if (found) {
+      const next = structuredClone(found);
+      const changed = applyUpdate(next, modifier as never, undefined, undefined, { cloneMode: 'deep' });
+      if (changed.length > 0) this.store(next, found);
+      return { matchedCount: 1, modifiedCount: changed.length > 0 ? 1 : 0, upsertedCount: 0 };
+    }
+    if (!upsert) return { matchedCount: 0, modifiedCount: 0, upsertedCount: 0 };
+    // As MongoDB does: the new document starts from the filter's equality conditions.
+    const inserted = equalityFields(filter) as T;
+    applyUpdate(inserted as Document, { ...modifier, $set: { ...($setOnInsert ?? {}), ...((modifier['$set'] as Document) ?? {}) } } as never, undefined, undefined, { cloneMode: 'deep' });
+    this.store(inserted, undefined);
+    return { matchedCount: 0, modifiedCount: 0, upsertedCount: 1 };
+  }
+
+  /** Documents worth testing against a filter: by `_id` or an indexed field's equality when the filter has one, else all. */
+  private candidates(filter: Filter): Iterable<T> {
+    const id = filter['_id'];
+    if (isPlainValue(id)) {
+      const doc = this.documents.get(id);
+      return doc ? [doc] : [];
+    }
+    for (const index of this.indexes) {
+      const leading = index.fields[0] as string;
+      const value = filter[leading];
+      if (leading in filter && isPlainValue(value)) {
+        const ids = index.byLeadingValue.get(value) ?? new Set();
+        return [...ids].map((docId) => this.documents.get(docId) as T);
+      }
+    }
+    return this.documents.values();
+  }
+
+  private firstMatch(filter: Filter): T | undefined {
+    const query = new Query(filter, {});
+    for (const doc of this.candidates(filter)) if (query.test(doc)) return doc;
+    return undefined;
+  }
+
+  private store(next: T, previous: T | undefined): void {
+    if (next['_id'] === undefined) throw new Error(`${this.collectionName}: documents need an _id`);
+    if (!previous && this.documents.has(next['_id'])) throw new DuplicateKeyError(this.collectionName, '_id_', { _id: next['_id'] });
+    for (const index of this.indexes) this.checkUnique(index, next, previous);
+    if (previous) this.unindex(previous);
+    this.documents.set(next['_id'], next);
+    for (const index of this.indexes) this.indexDocument(index, next);
+  }
+
+  private remove(doc: T): void {
+    this.unindex(doc);
+    this.documents.delete(doc['_id']);
+  }
+
+  private checkUnique(index: Index, doc: T, previous: T | undefined): void {
+    if (!index.unique) return;
+    const key = index.fields.map((field) => getPath(doc, field));
+    for (const otherId of index.byLeadingValue.get(key[0]) ?? []) {
+      if (otherId === previous?.['_id'] || otherId === doc['_id']) continue;
+      const other = this.documents.get(otherId) as T;
+      if (index.fields.every((field, i) => getPath(other, field) === key[i])) {
+        throw new DuplicateKeyError(this.collectionName, index.name, Object.fromEntries(index.fields.map((field, i) => [field, key[i]])));
+      }
+    }
+  }
+
+  private indexDocument(index: Index, doc: T): void {
+    const value = getPath(doc, index.fields[0] as string) ?? null;
+    let ids = index.byLeadingValue.get(value);
+    if (!ids) index.byLeadingValue.set(value, (ids = new Set()));
+    ids.add(doc['_id']);
+  }
+
+  private unindex(doc: T): void {
+    for (const index of this.indexes) {
+      const value = getPath(doc, index.fields[0] as string) ?? null;
+      const ids = index.byLeadingValue.get(value);
+      ids?.delete(doc['_id']);
+      if (ids && ids.size === 0) index.byLeadingValue.delete(value);
+    }
+  }
+
+  private project(doc: T, options: FindOptions): T {
+    const copy = structuredClone(doc);
+    if (!options.projection) return copy;
+    const include = Object.entries(options.projection).filter(([, on]) => on === 1).map(([field]) => field);
+    if (include.length > 0) return Object.fromEntries(Object.entries(copy).filter(([field]) => field === '_id' || include.includes(field))) as T;
+    const exclude = Object.keys(options.projection);
+    return Object.fromEntries(Object.entries(copy).filter(([field]) => !exclude.includes(field))) as T;
+  }
+}
+
+/** The top-level `field: value` conditions of a filter, which an upsert copies into the new document. */
+function equalityFields(filter: Filter): Document {
+  return Object.fromEntries(
+    Object.entries(filter).filter(([field, value]) => !field.startsWith('$') && !field.includes('.') && (isPlainValue(value) || value instanceof Date)),
+  );
+}
+
+/** The in-process read model: collections that live as long as the process (rebuilt from the log at start). */
+export class InProcessDatabase implements Database {
+  private readonly collections = new Map<string, InProcessCollection<Document>>();
+
+  collection<T extends Document = Document>(name: string): Collection<T> {
+    let collection = this.collections.get(name);
+    if (!collection) this.collections.set(name, (collection = new InProcessCollection(name)));
+    return collection as unknown as Collection<T>;
+  }
+
+  async dropDatabase(): Promise<boolean> {
+    for (const collection of this.collections.values()) collection.clear();
+    return true;
+  }
+}

@@ -1,0 +1,215 @@
+import { EventEmitter, once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  AllStreamSubscription,
+  AppendResult,
+  AppendToStreamOptions,
+  EventData,
+  EventStore,
+  JSONObject,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  ResolvedEvent,
+  SubscribeToAllOptions,
+} from '../../application/ports/eventStore';
+import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+
+interface EventRow {
+  position: number;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string | null;
+  created: number;
+}
+
+const SUBSCRIPTION_BATCH = 1000;
+
+/**
+ * The embedded event store: an append-only log in SQLite (WAL, synchronous=FULL, so an
+ * acknowledged append survives a crash), with the EventStoreDB client's semantics: one revision
+ * sequence per stream checked against `expectedRevision`, a global position per event, and
+ * catch-up subscriptions to $all. One process owns the file.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly appended = new EventEmitter();
+  private readonly statements;
+  private disposed = false;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream   TEXT    NOT NULL,
+        revision INTEGER NOT NULL,
+        id       TEXT    NOT NULL UNIQUE,
+        type     TEXT    NOT NULL,
+        data     TEXT    NOT NULL,
+        metadata TEXT,
+        created  INTEGER NOT NULL,
+        UNIQUE (stream, revision)
+      )`);
+    this.appended.setMaxListeners(0);
+    this.statements = {
+      streamRevision: this.db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      eventById: this.db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
+      insert: this.db.prepare('INSERT INTO events (stream, revision, id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      readForwards: this.db.prepare<[string, number, number], EventRow>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?'),
+      readBackwards: this.db.prepare<[string, number, number], EventRow>('SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'),
+      readAll: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
+      readAllBackwards: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position < ? ORDER BY position DESC LIMIT ?'),
+      lastPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
+    };
+  }
+
+  async appendToStream(streamName: string, events: EventData | EventData[], options: AppendToStreamOptions = {}): Promise<AppendResult> {
+    this.assertOpen();
+    const batch = Array.isArray(events) ? events : [events];
+    const result = this.appendTransaction(streamName, batch, options.expectedRevision ?? ANY);
+    this.appended.emit('appended');
+    return result;
+  }
+
+  private readonly appendTransaction = (streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']): AppendResult =>
+    this.db.transaction((): AppendResult => {
+      const current = this.statements.streamRevision.get(streamName)?.revision ?? null;
+      // Appending events that are already there (same ids, same stream) is idempotent, as in EventStoreDB.
+      const first = batch[0];
+      const existing = first ? this.statements.eventById.get(first.id) : undefined;
+      if (existing && existing.stream === streamName) {
+        const position = BigInt(existing.position);
+        return { success: true, nextExpectedRevision: BigInt(existing.revision + batch.length - 1), position: { commit: position, prepare: position } };
+      }
+      const matches =
+        expected === ANY ||
+        (expected === NO_STREAM && current === null) ||
+        (expected === STREAM_EXISTS && current !== null) ||
+        (typeof expected === 'bigint' && current !== null && BigInt(current) === expected);
+      if (!matches) throw new WrongExpectedVersionError(streamName, expected ?? ANY, current === null ? NO_STREAM : BigInt(current));
+      let revision = current ?? -1;
+      let position = 0;
+      const created = Date.now();
+      for (const event of batch) {
+        revision += 1;
+        const info = this.statements.insert.run(
+          streamName,
+          revision,
+          event.id,
+          event.type,
+          JSON.stringify(event.data),
+          event.metadata === undefined ? null : JSON.stringify(event.metadata),
+          created,
+        );
+        position = Number(info.lastInsertRowid);
+      }
+      const at = BigInt(position);
+      return { success: true, nextExpectedRevision: BigInt(revision), position: { commit: at, prepare: at } };
+    })();
+
+  async *readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<ResolvedEvent> {
+    this.assertOpen();
+    const backwards = options.direction === BACKWARDS;
+    const from = options.fromRevision;
+    const start = from === undefined || from === 'start' ? (backwards ? Number.MAX_SAFE_INTEGER : 0) : from === END ? Number.MAX_SAFE_INTEGER : Number(from);
+    const limit = options.maxCount === undefined ? -1 : Number(options.maxCount);
+    const rows = (backwards ? this.statements.readBackwards : this.statements.readForwards).all(streamName, start, limit);
+    if (rows.length === 0 && this.statements.streamRevision.get(streamName)?.revision == null) throw new StreamNotFoundError(streamName);
+    for (const row of rows) yield { event: toRecordedEvent(row), commitPosition: BigInt(row.position) };
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<ResolvedEvent> {
+    this.assertOpen();
+    const backwards = options.direction === BACKWARDS;
+    const from = options.fromPosition ?? (backwards ? END : 'start');
+    let remaining = options.maxCount === undefined ? Infinity : Number(options.maxCount);
+    // Forwards reads start after the position (exclusive), backwards reads before it.
+    let cursor = from === 'start' ? 0 : from === END ? Number.MAX_SAFE_INTEGER : Number(from.commit) - (backwards ? -1 : 1);
+    while (remaining > 0) {
+      const batch = Math.min(remaining, SUBSCRIPTION_BATCH);
+      const rows = (backwards ? this.statements.readAllBackwards : this.statements.readAll).all(cursor, batch);
+      for (const row of rows) {
+        yield { event: toRecordedEvent(row), commitPosition: BigInt(row.position) };
+        cursor = row.position;
+      }
+      remaining -= rows.length;
+      if (rows.length < batch) return;
+    }
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllStreamSubscription {
+    this.assertOpen();
+    const from = options.fromPosition ?? 'start';
+    let after = from === 'start' ? 0 : from === END ? (this.statements.lastPosition.get()?.position ?? 0) : Number(from.commit);
+    const prefixes = options.filter?.prefixes ?? [];
+    const on = options.filter?.filterOn ?? 'streamName';
+    const accepts = (row: EventRow): boolean =>
+      prefixes.length === 0 || prefixes.some((prefix) => (on === 'streamName' ? row.stream : row.type).startsWith(prefix));
+    const stop = new AbortController();
+    const store = this;
+
+    async function* iterate(): AsyncGenerator<ResolvedEvent> {
+      while (!stop.signal.aborted && !store.disposed) {
+        // Register for the wake-up before reading, so an append between the read and the wait is not missed.
+        const woken = once(store.appended, 'appended', { signal: stop.signal }).catch(() => undefined);
+        const rows = store.statements.readAll.all(after, SUBSCRIPTION_BATCH);
+        for (const row of rows) {
+          after = row.position;
+          if (accepts(row)) yield { event: toRecordedEvent(row), commitPosition: BigInt(row.position) };
+          if (stop.signal.aborted) return;
+        }
+        if (rows.length < SUBSCRIPTION_BATCH) await woken;
+      }
+    }
+    const iterator = iterate();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      unsubscribe: async () => {
+        stop.abort();
+      },
+    };
+  }
+
+  /** The position of the newest event, or null for an empty log. */
+  lastPosition(): Position | null {
+    const position = this.statements.lastPosition.get()?.position;
+    return position == null ? null : { commit: BigInt(position), prepare: BigInt(position) };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.appended.emit('appended'); // wake subscriptions so they end
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.disposed) throw new Error('the event store is closed');
+  }
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  const position = BigInt(row.position);
+  return {
+    streamId: row.stream,
+    id: row.id,
+    revision: BigInt(row.revision),
+    type: row.type,
+    data: JSON.parse(row.data) as JSONObject,
+    metadata: row.metadata === null ? undefined : (JSON.parse(row.metadata) as JSONObject),
+    isJson: true,
+    created: new Date(row.created),
+    position: { commit: position, prepare: position },
+  };
+}

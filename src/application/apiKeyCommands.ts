@@ -1,0 +1,210 @@
+import type { AccountCommand, AccountEvent, AccountState } from '../domain/account/account';
+import { decideAccount, evolveAccount, initialAccountState } from '../domain/account/account';
+import type { ApiKeyCommand, CreateApiKey } from '../domain/apiKey/commands';
+import { decide } from '../domain/apiKey/decide';
+import type { ApiKeyEvent, KeyStatus } from '../domain/apiKey/events';
+import type { ApiKeyState } from '../domain/apiKey/state';
+import { evolve, initialState } from '../domain/apiKey/state';
+import { DomainError, notFound } from '../domain/errors';
+import type { AccessScopeInput } from '../domain/rules/scope';
+import { SECRET_RANDOM_BYTES, fingerprintOf, secretFromRandomBytes } from '../domain/secret';
+import type { Instant } from '../domain/time';
+import { toInstant } from '../domain/time';
+import type { ApiKeyDocument } from '../../projections/readModel';
+import { COLLECTIONS } from '../../projections/readModel';
+import type { Caller } from './caller';
+import type { Decider } from './commandHandler';
+import { aggregateStream, handleCommand } from './commandHandler';
+import type { Database } from './ports/collection';
+import type { EventStore, Position } from './ports/eventStore';
+import { NO_STREAM } from './ports/eventStore';
+import type { EventMetadata } from './streams';
+import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toEventData } from './streams';
+import type { ApiKeyView, QuotaView } from './views';
+import { viewFromSnapshot } from './views';
+import type { ApiKeyQueries } from './apiKeyQueries';
+
+export const apiKeyDecider: Decider<ApiKeyState, ApiKeyCommand, ApiKeyEvent> = { decide, evolve, initialState };
+export const accountDecider: Decider<AccountState, AccountCommand, AccountEvent> = {
+  decide: decideAccount,
+  evolve: evolveAccount,
+  initialState: initialAccountState,
+};
+
+/** What the command side needs from outside: clock, ids and randomness are injected so tests control them. */
+export interface CommandDependencies {
+  store: EventStore;
+  readModel: Database;
+  /** Read-your-writes: resolves when the read model reflects a position. */
+  projection: { waitFor(position: Position): Promise<boolean> };
+  queries: ApiKeyQueries;
+  clock: () => Date;
+  newId: () => string;
+  randomBytes: (size: number) => Buffer;
+  defaultRegion: string;
+  defaultKeyLimit: number;
+}
+
+export interface CreateApiKeyInput {
+  name: string;
+  description?: string | null;
+  region?: string | null;
+  scope?: AccessScopeInput | null;
+  ipAllowlist?: readonly string[] | null;
+  expiresAt?: Date | null;
+  acceptTerms: boolean;
+}
+
+// Concurrent creates in one account contend on its stream; each conflict re-reads and re-decides.
+const ACCOUNT_RETRIES = 50;
+// A slot whose key stream never appeared (a crash between the two appends) is reclaimed after this.
+const ORPHANED_SLOT_MS = 60_000;
+
+/**
+ * The write side: each method turns a caller's request into a domain command, runs it through
+ * the command handler, waits until the read model reflects the new events (so the same
+ * instance's next read or verification sees them), and returns the key as it now stands.
+ */
+export class ApiKeyCommands {
+  constructor(private readonly deps: CommandDependencies) {}
+
+  async create(caller: Caller, input: CreateApiKeyInput): Promise<{ apiKey: ApiKeyView; secret: string }> {
+    const { deps } = this;
+    const secret = secretFromRandomBytes(deps.randomBytes(SECRET_RANDOM_BYTES));
+    const command: CreateApiKey = {
+      type: 'CreateApiKey',
+      data: {
+        ...this.target(caller, deps.newId()),
+        name: input.name,
+        description: input.description ?? null,
+        region: input.region ?? deps.defaultRegion,
+        scope: input.scope ?? null,
+        ipAllowlist: input.ipAllowlist ?? null,
+        expiresAt: input.expiresAt ? toInstant(input.expiresAt) : null,
+        acceptTerms: input.acceptTerms,
+        fingerprint: fingerprintOf(secret),
+      },
+    };
+    // Decide first: bad input must not take a slot.
+    const events = decide(command, initialState());
+    await this.reserveSlot(caller, command.data.keyId, command.data.now);
+    const keyStream = apiKeyStream(command.data.keyId);
+    let position: Position | undefined;
+    try {
+      position = (await deps.store.appendToStream(keyStream, events.map((event) => toEventData(event, this.metadata(caller))), { expectedRevision: NO_STREAM })).position;
+    } catch (error) {
+      await this.releaseSlot(caller, command.data.keyId).catch(() => undefined); // the sweep reclaims it otherwise
+      throw error;
+    }
+    await this.settle(position ?? null);
+    const state = events.reduce(evolve, initialState());
+    if (state.status !== 'ACTIVE') throw new Error('a created key must be active');
+    return { apiKey: viewFromSnapshot(state.key, null), secret };
+  }
+
+  rename(caller: Caller, id: string, name: string, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'RenameApiKey', data: { ...this.target(caller, id, expectedVersion), name } });
+  }
+
+  updateDescription(caller: Caller, id: string, description: string | null | undefined, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'UpdateDescription', data: { ...this.target(caller, id, expectedVersion), description } });
+  }
+
+  setStatus(caller: Caller, id: string, status: KeyStatus, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'SetKeyStatus', data: { ...this.target(caller, id, expectedVersion), status } });
+  }
+
+  updateScope(caller: Caller, id: string, scope: AccessScopeInput, ipAllowlist: readonly string[] | null | undefined, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'UpdateScope', data: { ...this.target(caller, id, expectedVersion), scope, ipAllowlist } });
+  }
+
+  async delete(caller: Caller, id: string, expectedVersion?: number | null): Promise<{ id: string; deletedAt: Date }> {
+    const result = await this.run(caller, { type: 'DeleteApiKey', data: this.target(caller, id, expectedVersion) });
+    if (result.state.status !== 'DELETED') throw notFound();
+    const released = await this.releaseSlot(caller, id);
+    await this.settle(released ?? result.position);
+    return { id, deletedAt: new Date(result.state.deletedAt) };
+  }
+
+  async setAccountKeyLimit(caller: Caller, accountId: string, limit: number): Promise<QuotaView> {
+    const now = toInstant(this.deps.clock());
+    const result = await handleCommand(this.deps.store, accountStream(accountId), accountDecider, { type: 'SetAccountKeyLimit', data: { accountId, limit, now } }, {
+      metadata: this.metadata(caller),
+      retriesOnConflict: ACCOUNT_RETRIES,
+    });
+    await this.settle(result.position);
+    return this.deps.queries.quotaOf(accountId);
+  }
+
+  private async change(caller: Caller, command: ApiKeyCommand): Promise<ApiKeyView> {
+    const result = await this.run(caller, command);
+    await this.settle(result.position);
+    if (result.state.status !== 'ACTIVE') throw notFound();
+    const document = await this.deps.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: command.data.keyId }, { projection: { lastUsedAt: 1 } });
+    return viewFromSnapshot(result.state.key, document?.lastUsedAt ?? null);
+  }
+
+  private run(caller: Caller, command: ApiKeyCommand) {
+    return handleCommand(this.deps.store, apiKeyStream(command.data.keyId), apiKeyDecider, command, {
+      metadata: this.metadata(caller),
+      // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
+      retriesOnConflict: command.data.expectedVersion == null ? 5 : 0,
+    });
+  }
+
+  private async reserveSlot(caller: Caller, keyId: string, now: Instant): Promise<void> {
+    const reserve = () =>
+      handleCommand(
+        this.deps.store,
+        accountStream(caller.accountId),
+        accountDecider,
+        { type: 'ReserveKeySlot', data: { accountId: caller.accountId, keyId, now, defaultLimit: this.deps.defaultKeyLimit } },
+        { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES },
+      );
+    try {
+      await reserve();
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === 'QUOTA_EXCEEDED')) throw error;
+      if ((await this.reclaimStaleSlots(caller)) === 0) throw error;
+      await reserve();
+    }
+  }
+
+  private async releaseSlot(caller: Caller, keyId: string): Promise<Position | null> {
+    const now = toInstant(this.deps.clock());
+    const result = await handleCommand(this.deps.store, accountStream(caller.accountId), accountDecider, { type: 'ReleaseKeySlot', data: { accountId: caller.accountId, keyId, now } }, {
+      metadata: this.metadata(caller),
+      retriesOnConflict: ACCOUNT_RETRIES,
+    });
+    return result.position;
+  }
+
+  /**
+   * A key's create and delete each write two streams, which no store writes atomically. A crash
+   * between the two can leave a slot held by a key that was deleted, or that never got created.
+   * Such slots can only make the limit stricter, never looser; this reclaims them when the limit is hit.
+   */
+  private async reclaimStaleSlots(caller: Caller): Promise<number> {
+    const { state } = await aggregateStream(this.deps.store, accountStream(caller.accountId), accountDecider);
+    const now = this.deps.clock().getTime();
+    let reclaimed = 0;
+    for (const [keyId, reservedAt] of state.slots) {
+      const key = await aggregateStream(this.deps.store, apiKeyStream(keyId), apiKeyDecider);
+      const stale = key.state.status === 'DELETED' || (key.state.status === 'NONE' && now - Date.parse(reservedAt) > ORPHANED_SLOT_MS);
+      if (stale && (await this.releaseSlot(caller, keyId)) !== null) reclaimed += 1;
+    }
+    return reclaimed;
+  }
+
+  private async settle(position: Position | null): Promise<void> {
+    if (position) await this.deps.projection.waitFor(position);
+  }
+
+  private target(caller: Caller, keyId: string, expectedVersion?: number | null) {
+    return { keyId, accountId: caller.accountId, now: toInstant(this.deps.clock()), expectedVersion: expectedVersion ?? null };
+  }
+
+  private metadata(caller: Caller): EventMetadata {
+    return { actor: caller.sub, correlationId: caller.requestId, causationId: caller.requestId, schemaVersion: EVENT_SCHEMA_VERSION };
+  }
+}

@@ -1,0 +1,105 @@
+import type { ApiKeyEvent } from '../domain/apiKey/events';
+import { isApiKeyEvent } from '../domain/apiKey/events';
+import type { ApiKeyState } from '../domain/apiKey/state';
+import { evolve, initialState } from '../domain/apiKey/state';
+import { badInput, notFound } from '../domain/errors';
+import type { ApiKeyListFilter, ApiKeyOrder } from '../../projections/apiKeyListQuery';
+import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../projections/apiKeyListQuery';
+import type { AccountDocument, ApiKeyDocument } from '../../projections/readModel';
+import { COLLECTIONS } from '../../projections/readModel';
+import type { Caller } from './caller';
+import type { Database } from './ports/collection';
+import type { EventStore, RecordedEvent } from './ports/eventStore';
+import { StreamNotFoundError } from './ports/eventStore';
+import { apiKeyStream, toDomainEvent } from './streams';
+import type { ApiKeyEventView, ApiKeyView, QuotaView } from './views';
+import { eventView, viewFromDocument, viewFromSnapshot } from './views';
+
+export const PAGE_SIZE_MAX = 100;
+
+export interface ApiKeyPage {
+  nodes: ApiKeyView[];
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** The read side: lists and current keys from the read model; history and past states from the log. */
+export class ApiKeyQueries {
+  constructor(
+    private readonly readModel: Database,
+    private readonly store: EventStore,
+    private readonly defaultKeyLimit: number,
+  ) {}
+
+  async list(caller: Caller, filter: ApiKeyListFilter | null | undefined, order: ApiKeyOrder, first: number, after?: string | null): Promise<ApiKeyPage> {
+    if (!Number.isInteger(first) || first < 1 || first > PAGE_SIZE_MAX) throw badInput('first', `first must be from 1 to ${PAGE_SIZE_MAX}`);
+    const keys = this.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys);
+    const selected = listFilter(caller.accountId, filter ?? {});
+    const page = after ? { $and: [selected, afterCursorFilter(order, after)] } : selected;
+    const [documents, totalCount] = await Promise.all([
+      keys.find(page, { sort: listSort(order), limit: first + 1 }).toArray(),
+      keys.countDocuments(selected),
+    ]);
+    const nodes = documents.slice(0, first);
+    const last = nodes[nodes.length - 1];
+    return {
+      nodes: nodes.map(viewFromDocument),
+      totalCount,
+      pageInfo: { hasNextPage: documents.length > first, endCursor: last ? encodeCursor(order, last) : null },
+    };
+  }
+
+  /** The key as it stands, or as it stood at `asOf` (rebuilt from its history); null when not the caller's or deleted. */
+  async get(caller: Caller, id: string, asOf?: Date | null): Promise<ApiKeyView | null> {
+    if (asOf) return this.getAsOf(caller, id, asOf);
+    const document = await this.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: id, accountId: caller.accountId, deletedAt: null });
+    return document ? viewFromDocument(document) : null;
+  }
+
+  /** Every lifecycle event of a key of the caller's account, oldest first; deleted keys included. */
+  async history(caller: Caller, id: string): Promise<ApiKeyEventView[]> {
+    const recorded = await this.readKeyStream(id);
+    const first = recorded[0];
+    if (!first || first.data['accountId'] !== caller.accountId) throw notFound();
+    return recorded.filter(isApiKeyEvent).map((event) => eventView({ ...event, revision: event.revision }));
+  }
+
+  async quota(caller: Caller): Promise<QuotaView> {
+    return this.quotaOf(caller.accountId);
+  }
+
+  async quotaOf(accountId: string): Promise<QuotaView> {
+    const [account, used] = await Promise.all([
+      this.readModel.collection<AccountDocument>(COLLECTIONS.accounts).findOne({ _id: accountId }),
+      this.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).countDocuments({ accountId, deletedAt: null }),
+    ]);
+    return { limit: account?.limit ?? this.defaultKeyLimit, used };
+  }
+
+  /**
+   * Past states come from the key's own events. Uses are not lifecycle events, so a past state
+   * shows lastUsedAt only when the key's latest use happened before that instant.
+   */
+  private async getAsOf(caller: Caller, id: string, asOf: Date): Promise<ApiKeyView | null> {
+    let state: ApiKeyState = initialState();
+    for (const recorded of await this.readKeyStream(id)) {
+      const event = toDomainEvent<ApiKeyEvent>(recorded);
+      if (Date.parse(event.data.occurredAt) > asOf.getTime()) break;
+      state = evolve(state, event);
+    }
+    if (state.status !== 'ACTIVE' || state.key.accountId !== caller.accountId) return null;
+    const current = await this.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: id }, { projection: { lastUsedAt: 1 } });
+    const lastUsedAt = current?.lastUsedAt && current.lastUsedAt.getTime() <= asOf.getTime() ? current.lastUsedAt : null;
+    return viewFromSnapshot(state.key, lastUsedAt);
+  }
+
+  private async readKeyStream(id: string): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    try {
+      for await (const resolved of this.store.readStream(apiKeyStream(id))) if (resolved.event) events.push(resolved.event);
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+    }
+    return events;
+  }
+}

@@ -1,0 +1,12 @@
+/** Who is calling, from a verified JWT: `sub` is recorded as the actor of every event it causes. */
+export interface Caller {
+  readonly sub: string;
+  readonly accountId: string;
+  readonly roles: readonly string[];
+  /** Correlates the events and log lines of one request. */
+  readonly requestId: string;
+}
+
+export const ROLE_GATEWAY = 'gateway';
+export const ROLE_ADMIN = 'admin';
+export const hasRole = (caller: Caller, role: string): boolean => caller.roles.includes(role);

@@ -1,0 +1,83 @@
+import type { KeyUse } from '../domain/usage';
+import type { Logger } from '../logger';
+import type { EventStore } from './ports/eventStore';
+import { ANY } from './ports/eventStore';
+import type { EventMetadata } from './streams';
+import { EVENT_SCHEMA_VERSION, USAGE_STREAM, toEventData } from './streams';
+
+interface KeyUsage {
+  accountId: string;
+  /** When this key's last use was written; null before the first. */
+  lastWrittenAt: number | null;
+  /** The latest use not yet written. */
+  pendingAt: number | null;
+}
+
+const USAGE_METADATA: EventMetadata = { actor: 'system:usage', correlationId: 'usage', causationId: 'usage', schemaVersion: EVENT_SCHEMA_VERSION };
+
+/**
+ * Keeps `lastUsedAt` off the verification hot path: `record` only notes the use in memory. A
+ * timer appends the noted uses as one coalesced `ApiKeysUsed` event: at most one use per key per
+ * window, the first use of a key within a flush interval. A failed append keeps the uses for the
+ * next flush; `stop` writes what is pending.
+ */
+export class UsageRecorder {
+  private readonly usage = new Map<string, KeyUsage>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly logger: Logger,
+    private readonly windowMs: number,
+    private readonly flushIntervalMs = 250,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  record(keyId: string, accountId: string, usedAt: number): void {
+    const entry = this.usage.get(keyId);
+    if (entry) entry.pendingAt = entry.pendingAt === null ? usedAt : Math.max(entry.pendingAt, usedAt);
+    else this.usage.set(keyId, { accountId, lastWrittenAt: null, pendingAt: usedAt });
+  }
+
+  /** Appends the uses that are due; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushDue());
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+
+  private async flushDue(): Promise<void> {
+    const now = this.clock();
+    const due: Array<[string, KeyUsage, number]> = [];
+    for (const [keyId, entry] of this.usage) {
+      if (entry.pendingAt !== null && (entry.lastWrittenAt === null || now - entry.lastWrittenAt >= this.windowMs)) {
+        due.push([keyId, entry, entry.pendingAt]);
+      } else if (entry.pendingAt === null && entry.lastWrittenAt !== null && now - entry.lastWrittenAt >= this.windowMs) {
+        this.usage.delete(keyId); // idle for a whole window: forget it
+      }
+    }
+    if (due.length === 0) return;
+    const uses: KeyUse[] = due.map(([keyId, entry, usedAt]) => ({ keyId, accountId: entry.accountId, usedAt: new Date(usedAt).toISOString() }));
+    try {
+      await this.store.appendToStream(USAGE_STREAM, toEventData({ type: 'ApiKeysUsed', data: { uses } }, USAGE_METADATA), { expectedRevision: ANY });
+    } catch (error) {
+      this.logger.warn({ err: error, uses: uses.length }, 'could not write key uses; will retry');
+      return;
+    }
+    for (const [, entry, usedAt] of due) {
+      entry.lastWrittenAt = now;
+      if (entry.pendingAt === usedAt) entry.pendingAt = null;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 wants 256 bits)').optional(),
+  DEFAULT_REGION: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'DEFAULT_REGION must look like us-east-1').max(32).default('default'),
+  KEY_LIMIT_DEFAULT: z.coerce.number().int().min(0).max(10_000).default(50),
+  USAGE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),
+  MONGODB_DB: z.string().min(1).default('keyhub'),
+});
+
+export type Config = z.infer<typeof schema> & { production: boolean };
+
+export class ConfigError extends Error {}
+
+/** Reads and validates configuration from environment variables; every problem is named in one message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = schema.safeParse(blanksRemoved);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  const production = parsed.data.NODE_ENV === 'production';
+  if (production && !parsed.data.JWT_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  }
+  return { ...parsed.data, production };
+}

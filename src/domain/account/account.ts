@@ -1,0 +1,82 @@
+import { DomainError, assertNever, badInput } from '../errors';
+import type { Instant } from '../time';
+
+/**
+ * An account's key slots. The per-account limit is a cross-key invariant, so it lives in one
+ * stream per account: creating a key first reserves a slot there (the append's expected
+ * revision serialises concurrent creates), deleting a key releases it.
+ */
+export type AccountEvent =
+  | { readonly type: 'AccountKeyLimitSet'; readonly data: { accountId: string; limit: number; occurredAt: Instant } }
+  | { readonly type: 'AccountKeySlotReserved'; readonly data: { accountId: string; keyId: string; occurredAt: Instant } }
+  | { readonly type: 'AccountKeySlotReleased'; readonly data: { accountId: string; keyId: string; occurredAt: Instant } };
+
+export const ACCOUNT_EVENT_TYPES: readonly AccountEvent['type'][] = ['AccountKeyLimitSet', 'AccountKeySlotReserved', 'AccountKeySlotReleased'];
+export const isAccountEvent = (event: { type: string }): event is AccountEvent =>
+  (ACCOUNT_EVENT_TYPES as readonly string[]).includes(event.type);
+
+export type AccountCommand =
+  | { readonly type: 'ReserveKeySlot'; readonly data: { accountId: string; keyId: string; now: Instant; defaultLimit: number } }
+  | { readonly type: 'ReleaseKeySlot'; readonly data: { accountId: string; keyId: string; now: Instant } }
+  | { readonly type: 'SetAccountKeyLimit'; readonly data: { accountId: string; limit: number; now: Instant } };
+
+export interface AccountState {
+  /** Null while the account uses the configured default. */
+  readonly limit: number | null;
+  /** Keys holding a slot, with the instant each was reserved. */
+  readonly slots: ReadonlyMap<string, Instant>;
+}
+
+export const KEY_LIMIT_MAX = 10_000;
+
+export const initialAccountState = (): AccountState => ({ limit: null, slots: new Map() });
+
+export const effectiveLimit = (state: AccountState, defaultLimit: number): number => state.limit ?? defaultLimit;
+
+export function evolveAccount(state: AccountState, event: AccountEvent): AccountState {
+  switch (event.type) {
+    case 'AccountKeyLimitSet':
+      return { ...state, limit: event.data.limit };
+    case 'AccountKeySlotReserved': {
+      const slots = new Map(state.slots);
+      slots.set(event.data.keyId, event.data.occurredAt);
+      return { ...state, slots };
+    }
+    case 'AccountKeySlotReleased': {
+      const slots = new Map(state.slots);
+      slots.delete(event.data.keyId);
+      return { ...state, slots };
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Reserving an already held slot and releasing a free one are no-ops, so retries are safe. */
+export function decideAccount(command: AccountCommand, state: AccountState): AccountEvent[] {
+  const { data } = command;
+  switch (command.type) {
+    case 'ReserveKeySlot': {
+      if (state.slots.has(command.data.keyId)) return [];
+      const limit = effectiveLimit(state, command.data.defaultLimit);
+      if (state.slots.size >= limit) {
+        throw new DomainError('QUOTA_EXCEEDED', `the account holds ${state.slots.size} keys, its limit is ${limit}`);
+      }
+      return [{ type: 'AccountKeySlotReserved', data: { accountId: data.accountId, keyId: command.data.keyId, occurredAt: data.now } }];
+    }
+    case 'ReleaseKeySlot':
+      return state.slots.has(command.data.keyId)
+        ? [{ type: 'AccountKeySlotReleased', data: { accountId: data.accountId, keyId: command.data.keyId, occurredAt: data.now } }]
+        : [];
+    case 'SetAccountKeyLimit': {
+      const { limit } = command.data;
+      if (!Number.isInteger(limit) || limit < 0 || limit > KEY_LIMIT_MAX) {
+        throw badInput('limit', `limit must be a whole number from 0 to ${KEY_LIMIT_MAX}`);
+      }
+      if (data.accountId.trim() === '') throw badInput('accountId', 'accountId must not be empty');
+      return limit === state.limit ? [] : [{ type: 'AccountKeyLimitSet', data: { accountId: data.accountId, limit, occurredAt: data.now } }];
+    }
+    default:
+      return assertNever(command);
+  }
+}

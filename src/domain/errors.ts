@@ -1,0 +1,27 @@
+/**
+ * The product's error taxonomy. Domain code throws these; exactly one boundary
+ * (src/graphql/errors.ts) maps them to GraphQL `extensions.code`.
+ */
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'UNAUTHENTICATED';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    /** The offending input field, for BAD_USER_INPUT (e.g. `name`, `scope.models`). */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const badInput = (field: string, message: string): DomainError => new DomainError('BAD_USER_INPUT', message, field);
+export const notFound = (what = 'API key'): DomainError => new DomainError('NOT_FOUND', `${what} not found`);
+export const conflict = (expected: number, actual: number): DomainError =>
+  new DomainError('CONFLICT', `expectedVersion ${expected} does not match the current version ${actual}`);
+
+/** Exhaustiveness guard for switches over unions. */
+export function assertNever(value: never): never {
+  throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,79 @@
+import { badInput } from '../errors';
+
+export type ScopeMode = 'ALL' | 'RESTRICTED';
+
+export interface AccessScope {
+  readonly mode: ScopeMode;
+  readonly models: readonly string[];
+  readonly services: readonly string[];
+}
+
+export interface AccessScopeInput {
+  mode: ScopeMode;
+  models?: readonly string[] | null;
+  services?: readonly string[] | null;
+}
+
+export const SCOPE_ENTRIES_MAX = 100;
+export const SCOPE_ENTRY_MAX_LENGTH = 128;
+/** Model and service ids as platforms name them (`qwen-max`, `gpt-4o-mini`, `openai/whisper`, `chat:v1`), optionally ending in `*` to match a prefix. */
+const SCOPE_ENTRY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*\*?$/;
+
+export const SCOPE_ALL: AccessScope = Object.freeze({ mode: 'ALL', models: [], services: [] });
+
+function parseEntries(raw: readonly string[] | null | undefined, field: string): string[] {
+  const entries: string[] = [];
+  (raw ?? []).forEach((value, index) => {
+    const entry = value.trim();
+    if (entry.length === 0 || entry.length > SCOPE_ENTRY_MAX_LENGTH || !SCOPE_ENTRY_PATTERN.test(entry)) {
+      throw badInput(
+        `${field}[${index}]`,
+        `"${value}" is not a model or service id (letters, digits and . _ : / @ -, at most ${SCOPE_ENTRY_MAX_LENGTH} characters, optionally ending in *)`,
+      );
+    }
+    if (!entries.includes(entry)) entries.push(entry);
+  });
+  if (entries.length > SCOPE_ENTRIES_MAX) throw badInput(field, `at most ${SCOPE_ENTRIES_MAX} entries`);
+  return entries;
+}
+
+/** ALL lists nothing; RESTRICTED must list at least one model or service. */
+export function parseScope(raw: AccessScopeInput | null | undefined, field = 'scope'): AccessScope {
+  if (raw == null) return SCOPE_ALL;
+  const models = parseEntries(raw.models, `${field}.models`);
+  const services = parseEntries(raw.services, `${field}.services`);
+  if (raw.mode === 'ALL') {
+    if (models.length > 0) throw badInput(`${field}.models`, 'a scope of mode ALL lists no models');
+    if (services.length > 0) throw badInput(`${field}.services`, 'a scope of mode ALL lists no services');
+    return SCOPE_ALL;
+  }
+  if (raw.mode !== 'RESTRICTED') throw badInput(`${field}.mode`, 'mode must be ALL or RESTRICTED');
+  if (models.length === 0 && services.length === 0) {
+    throw badInput(field, 'a RESTRICTED scope must list at least one model or service');
+  }
+  return { mode: 'RESTRICTED', models, services };
+}
+
+const entryMatches = (entry: string, value: string): boolean =>
+  entry.endsWith('*') ? value.startsWith(entry.slice(0, -1)) : entry === value;
+
+function dimensionAllows(entries: readonly string[], value: string | null | undefined): boolean {
+  if (entries.length === 0) return true; // this dimension is not restricted
+  if (!value) return false; // restricted, and the request does not say what it calls
+  return entries.some((entry) => entryMatches(entry, value));
+}
+
+/**
+ * Whether a request for `model` / `service` falls within the scope. In a RESTRICTED scope each
+ * non-empty list restricts its dimension, and a request must name a listed value for it.
+ */
+export function scopeAllows(scope: AccessScope, model: string | null | undefined, service: string | null | undefined): boolean {
+  if (scope.mode === 'ALL') return true;
+  return dimensionAllows(scope.models, model) && dimensionAllows(scope.services, service);
+}
+
+export const sameScope = (a: AccessScope, b: AccessScope): boolean =>
+  a.mode === b.mode && sameList(a.models, b.models) && sameList(a.services, b.services);
+
+export const sameList = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((value, index) => value === b[index]);

@@ -1,0 +1,40 @@
+import type { IpMatcher } from './rules/ipAllowlist';
+import type { AccessScope } from './rules/scope';
+import { scopeAllows } from './rules/scope';
+
+export type VerifyFailure = 'MALFORMED' | 'NOT_FOUND' | 'DISABLED' | 'EXPIRED' | 'IP_NOT_ALLOWED' | 'SCOPE_DENIED';
+
+/** What verification needs to know of a key, as the hashed-key index holds it (allowlist compiled). */
+export interface VerifiableKey {
+  readonly keyId: string;
+  readonly accountId: string;
+  readonly status: 'ENABLED' | 'DISABLED';
+  /** Epoch milliseconds; null when the key never expires. */
+  readonly expiresAtMs: number | null;
+  readonly scope: AccessScope;
+  readonly allowsIp: IpMatcher;
+}
+
+export interface VerificationRequest {
+  readonly clientIp?: string | null;
+  readonly model?: string | null;
+  readonly service?: string | null;
+  /** Epoch milliseconds. */
+  readonly nowMs: number;
+}
+
+export type VerificationResult =
+  | { readonly valid: true; readonly reason: null; readonly keyId: string; readonly accountId: string; readonly scope: AccessScope }
+  | { readonly valid: false; readonly reason: VerifyFailure; readonly keyId: string | null; readonly accountId: string | null; readonly scope: AccessScope | null };
+
+export const unknownKey = (reason: 'MALFORMED' | 'NOT_FOUND'): VerificationResult => ({ valid: false, reason, keyId: null, accountId: null, scope: null });
+
+/** The checks, in the order a caller would fix them: the key's own state first, then the request's origin and target. */
+export function checkAccess(key: VerifiableKey, request: VerificationRequest): VerificationResult {
+  const known = { keyId: key.keyId, accountId: key.accountId, scope: key.scope };
+  if (key.status !== 'ENABLED') return { valid: false, reason: 'DISABLED', ...known };
+  if (key.expiresAtMs !== null && key.expiresAtMs <= request.nowMs) return { valid: false, reason: 'EXPIRED', ...known };
+  if (!key.allowsIp(request.clientIp)) return { valid: false, reason: 'IP_NOT_ALLOWED', ...known };
+  if (!scopeAllows(key.scope, request.model, request.service)) return { valid: false, reason: 'SCOPE_DENIED', ...known };
+  return { valid: true, reason: null, ...known };
+}

@@ -1,0 +1,23 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { ROLE_ADMIN } from '../../application/caller';
+import type { GraphQLContext } from '../context';
+import { requireRole } from '../context';
+import { Quota } from '../types/apiKey.type';
+
+@Resolver(() => Quota)
+export class AccountResolver {
+  @Query(() => Quota)
+  accountQuota(@Ctx() { caller, services }: GraphQLContext) {
+    return services.queries.quota(caller);
+  }
+
+  @Mutation(() => Quota, { description: "Role admin only: change an account's key limit (default 50)." })
+  setAccountKeyLimit(
+    @Ctx() context: GraphQLContext,
+    @Arg('accountId', () => ID) accountId: string,
+    @Arg('limit', () => Int) limit: number,
+  ) {
+    requireRole(context, ROLE_ADMIN);
+    return context.services.commands.setAccountKeyLimit(context.caller, accountId, limit);
+  }
+}

@@ -1,0 +1,100 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { DateTimeScalar } from '../scalars';
+import type { GraphQLContext } from '../context';
+import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, DeleteApiKeyPayload } from '../types/apiKey.type';
+import { ApiKeyEvent } from '../types/events.type';
+import { ApiKeyOrder, ApiKeyStatus } from '../types/enums';
+import { AccessScopeInput, ApiKeyFilter, CreateApiKeyInput } from '../types/inputs';
+
+/** The console's operations on the caller's account's keys. Thin: arguments in, service call, view out. */
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  @Query(() => ApiKeyConnection, { description: "The caller's account's keys, not deleted ones. first: 1 to 100." })
+  apiKeys(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('filter', () => ApiKeyFilter, { nullable: true }) filter: ApiKeyFilter | null,
+    @Arg('orderBy', () => ApiKeyOrder, { nullable: true, defaultValue: ApiKeyOrder.CREATED_AT_DESC }) orderBy: ApiKeyOrder | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    return services.queries.list(caller, filter, orderBy ?? ApiKeyOrder.CREATED_AT_DESC, first ?? 20, after);
+  }
+
+  @Query(() => ApiKey, {
+    nullable: true,
+    description:
+      'Null when the key does not exist, was deleted, or belongs to another account. With asOf: the key as it stood at that instant, rebuilt from its history (a deleted key can be seen as it was before deletion).',
+  })
+  apiKey(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+  ) {
+    return services.queries.get(caller, id, asOf);
+  }
+
+  @Query(() => [ApiKeyEvent], {
+    description:
+      'Full lifecycle history of a key of the caller\'s account (every event that changed its version), oldest first, deleted keys included. Uses are not listed here. NOT_FOUND when there is none.',
+  })
+  apiKeyHistory(@Ctx() { caller, services }: GraphQLContext, @Arg('id', () => ID) id: string) {
+    return services.queries.history(caller, id);
+  }
+
+  @Mutation(() => CreateApiKeyPayload)
+  createApiKey(@Ctx() { caller, services }: GraphQLContext, @Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput) {
+    return services.commands.create(caller, input);
+  }
+
+  @Mutation(() => ApiKey)
+  renameApiKey(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('name', () => String) name: string,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.rename(caller, id, name, expectedVersion);
+  }
+
+  @Mutation(() => ApiKey)
+  updateDescription(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('description', () => String, { nullable: true }) description: string | null,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.updateDescription(caller, id, description, expectedVersion);
+  }
+
+  @Mutation(() => ApiKey)
+  setKeyStatus(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('status', () => ApiKeyStatus) status: ApiKeyStatus,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.setStatus(caller, id, status, expectedVersion);
+  }
+
+  @Mutation(() => ApiKey, {
+    description: 'Replaces the access scope and, when ipAllowlist is given, the IP allowlist. The new scope takes effect for every later verification.',
+  })
+  updateScope(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('scope', () => AccessScopeInput) scope: AccessScopeInput,
+    @Arg('ipAllowlist', () => [String], { nullable: true }) ipAllowlist: string[] | null,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.updateScope(caller, id, scope, ipAllowlist, expectedVersion);
+  }
+
+  @Mutation(() => DeleteApiKeyPayload, { description: 'Permanent. Every later verification of the key fails with NOT_FOUND; its history stays readable.' })
+  deleteApiKey(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.delete(caller, id, expectedVersion);
+  }
+}

@@ -1,0 +1,20 @@
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { ROLE_GATEWAY } from '../../application/caller';
+import type { GraphQLContext } from '../context';
+import { requireRole } from '../context';
+import { VerificationResult } from '../types/events.type';
+
+@Resolver(() => VerificationResult)
+export class VerificationResolver {
+  @Query(() => VerificationResult, { description: "Role gateway only. Checks a presented secret; a valid use is recorded as the key's last use." })
+  verifyApiKey(
+    @Ctx() context: GraphQLContext,
+    @Arg('key', () => String) key: string,
+    @Arg('clientIp', () => String, { nullable: true }) clientIp: string | null,
+    @Arg('model', () => String, { nullable: true }) model: string | null,
+    @Arg('service', () => String, { nullable: true }) service: string | null,
+  ) {
+    requireRole(context, ROLE_GATEWAY);
+    return context.services.verifier.verify(key, { clientIp, model, service });
+  }
+}

@@ -1,0 +1,64 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { DateTimeScalar, JSONScalar } from '../scalars';
+import { AccessScope } from './apiKey.type';
+import { KeyState, VerifyFailure } from './enums';
+
+@ObjectType({ description: "One entry of a key's history, oldest first. Never contains the secret." })
+export class ApiKeyEvent {
+  @Field(() => ID, { description: 'Unique id of the event.' })
+  id!: string;
+
+  @Field(() => ID)
+  keyId!: string;
+
+  @Field(() => String, { description: 'ApiKeyCreated, ApiKeyRenamed, ApiKeyStatusChanged, ApiKeyScopeUpdated, ApiKeyDeleted, ... (more types may be added).' })
+  type!: string;
+
+  @Field(() => Int, { description: "The key's version after this event." })
+  version!: number;
+
+  @Field(() => DateTimeScalar)
+  occurredAt!: Date;
+
+  @Field(() => String, { description: 'The sub of the caller that caused it.' })
+  actor!: string;
+
+  @Field(() => JSONScalar)
+  data!: unknown;
+}
+
+@ObjectType()
+export class KeyStatusChange {
+  @Field(() => ID)
+  keyId!: string;
+
+  @Field(() => ID)
+  accountId!: string;
+
+  @Field(() => KeyState, { description: 'A newly created key reports ENABLED.' })
+  status!: KeyState;
+
+  @Field(() => DateTimeScalar)
+  occurredAt!: Date;
+
+  @Field(() => Int)
+  version!: number;
+}
+
+@ObjectType()
+export class VerificationResult {
+  @Field(() => Boolean)
+  valid!: boolean;
+
+  @Field(() => VerifyFailure, { nullable: true, description: 'Null when valid.' })
+  reason!: VerifyFailure | null;
+
+  @Field(() => ID, { nullable: true, description: 'Null when the key is unknown.' })
+  keyId!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  accountId!: string | null;
+
+  @Field(() => AccessScope, { nullable: true })
+  scope!: AccessScope | null;
+}
