@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Caller } from '../application/caller';
+import type { JwtAuthenticator } from '../auth';
+import { DomainError } from '../domain/errors';
+import type { GraphQLContext, Services } from '../graphql/context';
+import { createErrorFormatter } from '../graphql/errors';
+import type { Logger } from '../logger';
+
+export interface HttpDependencies {
+  schema: GraphQLSchema;
+  services: Services;
+  authenticator: JwtAuthenticator;
+  logger: Logger;
+  /** True once the read model has caught up with the log and the engines answer. */
+  isReady: () => boolean;
+  /** Extra routes (e.g. forward-auth) mounted before /graphql. */
+  routes?: (app: express.Express) => void;
+}
+
+export interface HttpApp {
+  server: Server;
+  listen(port: number, host: string): Promise<string>;
+  /** Stops accepting, drains HTTP requests and WebSocket connections. */
+  stop(): Promise<void>;
+}
+
+const requestIdOf = (header: string | string[] | undefined): string =>
+  typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+
+/** One HTTP server: POST /graphql (Apollo), graphql-ws on the same path, /healthz and /readyz. */
+export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
+  const { schema, services, authenticator, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  const server = createServer(app);
+
+  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization;
+        try {
+          ctx.extra.caller = await authenticator.authenticate(typeof authorization === 'string' ? authorization : null, randomUUID());
+          return true;
+        } catch {
+          return false; // closes with 4403 Forbidden
+        }
+      },
+      context: (ctx): GraphQLContext => ({ caller: ctx.extra.caller as Caller, services }),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    formatError: createErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
+  deps.routes?.(app);
+  app.use(
+    '/graphql',
+    (req, res, next) => {
+      if (deps.isReady()) return next();
+      res.status(503).json({ errors: [{ message: 'the service is starting', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+    },
+    express.json({ limit: '256kb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => {
+        const requestId = requestIdOf(req.headers['x-request-id']);
+        res.setHeader('x-request-id', requestId);
+        try {
+          return { caller: await authenticator.authenticate(req.headers.authorization, requestId), services };
+        } catch (error) {
+          const message = error instanceof DomainError ? error.message : 'authentication failed';
+          throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        }
+      },
+    }),
+  );
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address();
+          const actualPort = typeof address === 'object' && address ? address.port : port;
+          resolve(`http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actualPort}/graphql`);
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}

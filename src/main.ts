@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from './config';
+import { startKeyhub } from './compositionRoot';
+import { createLogger } from './logger';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const keyhub = await startKeyhub(config, logger);
+
+  if (!config.JWT_SECRET) {
+    const token = await keyhub.jwt.sign({ sub: 'local-developer', account: 'local', roles: ['admin', 'gateway'] });
+    logger.info(
+      { account: 'local', roles: ['admin', 'gateway'] },
+      `No JWT_SECRET set: using a development secret kept in ${config.DATA_DIR}/jwt-secret. Try: curl -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ accountQuota { limit used } }"}' ${keyhub.url}`,
+    );
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining connections, writing pending key uses');
+    keyhub.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error('keyhub failed to start:', error);
+  process.exit(1);
+});
