@@ -1,0 +1,96 @@
+import { compileIpAllowlist, normaliseIpEntry, parseIpAllowlist } from '../../src/domain/rules/ipAllowlist';
+import { parseScope, scopeAllows } from '../../src/domain/rules/scope';
+import { checkAccess } from '../../src/domain/verification';
+import type { VerifiableKey } from '../../src/domain/verification';
+
+describe('IP allowlist rule', () => {
+  it.each([
+    ['10.1.2.3', '10.1.2.3'],
+    ['10.1.2.3/32', '10.1.2.3'],
+    ['10.1.2.3/8', '10.0.0.0/8'],
+    [' 192.168.1.77/24 ', '192.168.1.0/24'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['2001:db8::1/48', '2001:db8::/48'],
+    ['::ffff:10.0.0.1', '10.0.0.1'],
+    ['::ffff:10.0.0.0/104', '10.0.0.0/8'],
+  ])('should normalise %p to %p', (entry, normalised) => {
+    expect(normaliseIpEntry(entry)).toBe(normalised);
+  });
+
+  it.each(['10.1', '127.1', '0x7f.0.0.1', '256.0.0.1', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/8/8', '2001:db8::/129', 'localhost', '', '10.0.0.0/ 8'])(
+    'should reject %p',
+    (entry) => {
+      expect(normaliseIpEntry(entry)).toBeNull();
+    },
+  );
+
+  it('should de-duplicate equivalent entries', () => {
+    expect(parseIpAllowlist(['10.0.0.1/8', '10.9.9.9/8', '10.0.0.0/8'])).toEqual(['10.0.0.0/8']);
+  });
+
+  it('should match addresses inside the ranges only, IPv4 and IPv6', () => {
+    const allows = compileIpAllowlist(['10.0.0.0/8', '192.168.1.7', '2001:db8::/32']);
+    expect(allows('10.255.0.1')).toBe(true);
+    expect(allows('11.0.0.1')).toBe(false);
+    expect(allows('192.168.1.7')).toBe(true);
+    expect(allows('192.168.1.8')).toBe(false);
+    expect(allows('2001:db8:1::9')).toBe(true);
+    expect(allows('2001:db9::1')).toBe(false);
+    expect(allows('::ffff:10.1.1.1')).toBe(true);
+    expect(allows(null)).toBe(false);
+    expect(allows('garbage')).toBe(false);
+  });
+
+  it('should let any address through an empty allowlist, and everything through /0', () => {
+    expect(compileIpAllowlist([])(null)).toBe(true);
+    expect(compileIpAllowlist(['0.0.0.0/0'])('203.0.113.9')).toBe(true);
+  });
+});
+
+describe('Scope rule', () => {
+  const scope = parseScope({ mode: 'RESTRICTED', models: ['qwen-max', 'gpt-4o*'], services: [] });
+
+  it('should allow listed models, prefix patterns, and any service when services are not restricted', () => {
+    expect(scopeAllows(scope, 'qwen-max', 'chat')).toBe(true);
+    expect(scopeAllows(scope, 'gpt-4o-mini', null)).toBe(true);
+    expect(scopeAllows(scope, 'qwen-plus', 'chat')).toBe(false);
+  });
+
+  it('should deny a request that does not say which model it calls when models are restricted', () => {
+    expect(scopeAllows(scope, null, 'chat')).toBe(false);
+  });
+
+  it('should require both dimensions when both are restricted', () => {
+    const both = parseScope({ mode: 'RESTRICTED', models: ['qwen-max'], services: ['embeddings'] });
+    expect(scopeAllows(both, 'qwen-max', 'embeddings')).toBe(true);
+    expect(scopeAllows(both, 'qwen-max', 'chat')).toBe(false);
+  });
+
+  it('should allow everything with ALL', () => {
+    expect(scopeAllows(parseScope(null), undefined, undefined)).toBe(true);
+  });
+});
+
+describe('Verification checks', () => {
+  const key: VerifiableKey = {
+    keyId: 'k',
+    accountId: 'a',
+    status: 'ENABLED',
+    expiresAtMs: Date.parse('2027-01-01T00:00:00.000Z'),
+    scope: parseScope({ mode: 'RESTRICTED', models: ['qwen-max'] }),
+    allowsIp: compileIpAllowlist(['10.0.0.0/8']),
+  };
+  const request = { clientIp: '10.0.0.1', model: 'qwen-max', nowMs: Date.parse('2026-12-01T00:00:00.000Z') };
+
+  it('should accept a request that passes every check', () => {
+    expect(checkAccess(key, request)).toMatchObject({ valid: true, reason: null, keyId: 'k', accountId: 'a' });
+  });
+
+  it('should give the first failing reason, key state first', () => {
+    expect(checkAccess({ ...key, status: 'DISABLED' }, { ...request, clientIp: '1.1.1.1' }).reason).toBe('DISABLED');
+    expect(checkAccess(key, { ...request, nowMs: Date.parse('2027-01-01T00:00:00.000Z') }).reason).toBe('EXPIRED');
+    expect(checkAccess(key, { ...request, clientIp: '1.1.1.1' }).reason).toBe('IP_NOT_ALLOWED');
+    expect(checkAccess(key, { ...request, model: 'other' }).reason).toBe('SCOPE_DENIED');
+  });
+});
