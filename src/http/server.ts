@@ -97,6 +97,14 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     }),
   );
 
+  // Bodies that are not JSON, or too large, are the client's error: answer in GraphQL's shape, never with a stack page.
+  app.use((error: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, 'unexpected error in the HTTP layer');
+    const message = status === 500 ? 'Internal server error' : error.type === 'entity.too.large' ? 'request body too large' : 'request body is not valid JSON';
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  });
+
   return {
     server,
     listen: (port, host) =>
