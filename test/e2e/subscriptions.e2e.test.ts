@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { Client as WsClient } from 'graphql-ws';
+import type { KeyhubProcess } from '../support/keyhubProcess';
+import { startKeyhubProcess } from '../support/keyhubProcess';
+import { clientFor, connected, subscribe, tokenFor, wsClient } from '../support/graphqlClient';
+import { API_KEY_EVENTS, CREATE, DELETE, KEY_STATUS_CHANGED, RENAME, SET_STATUS } from '../support/operations';
+
+describe('Live feeds over graphql-ws', () => {
+  let keyhub: KeyhubProcess;
+  const clients: WsClient[] = [];
+  const open = async (token: string | null) => {
+    const client = wsClient(keyhub.wsUrl, token);
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    keyhub = await startKeyhubProcess();
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await keyhub.stop();
+  });
+
+  /** Subscribes and waits until the server has registered it (a probe event proves it is live). */
+  async function liveSubscription(owner: Awaited<ReturnType<typeof clientFor>>, query: string, variables: Record<string, unknown> = {}) {
+    const client = await open(owner.token);
+    const subscription = subscribe(client, query, variables);
+    await connected(client);
+    // graphql-ws registers the subscription right after the connection is acknowledged; give it a tick.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return subscription;
+  }
+
+  it('pushes creation, disable, enable and deletion as status changes, only for the caller\'s account', async () => {
+    const owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
+    const other = await clientFor(keyhub.url, { sub: 'bob', account: `acct-${randomUUID()}` });
+    const mine = await liveSubscription(owner, KEY_STATUS_CHANGED);
+    const theirs = await liveSubscription(other, KEY_STATUS_CHANGED);
+
+    const { apiKey } = (await owner.call(CREATE, { input: { name: 'watched', acceptTerms: true } })).createApiKey;
+    await owner.call(RENAME, { id: apiKey.id, name: 'renamed' }); // not a status change
+    await owner.call(SET_STATUS, { id: apiKey.id, status: 'DISABLED' });
+    await owner.call(SET_STATUS, { id: apiKey.id, status: 'ENABLED' });
+    await owner.call(DELETE, { id: apiKey.id });
+
+    const changes = [];
+    for (let i = 0; i < 4; i += 1) changes.push((await mine.next()).keyStatusChanged);
+    expect(changes.map((change) => [change.status, change.version])).toEqual([
+      ['ENABLED', 1],
+      ['DISABLED', 3],
+      ['ENABLED', 4],
+      ['DELETED', 5],
+    ]);
+    expect(changes.every((change) => change.keyId === apiKey.id && change.accountId === owner.identity.account)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(theirs.received).toEqual([]);
+    expect(mine.received).toEqual([]);
+  });
+
+  it('filters to one key when an id is given', async () => {
+    const owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
+    const first = (await owner.call(CREATE, { input: { name: 'first', acceptTerms: true } })).createApiKey.apiKey;
+    const second = (await owner.call(CREATE, { input: { name: 'second', acceptTerms: true } })).createApiKey.apiKey;
+    const subscription = await liveSubscription(owner, KEY_STATUS_CHANGED, { id: second.id });
+    await owner.call(SET_STATUS, { id: first.id, status: 'DISABLED' });
+    await owner.call(SET_STATUS, { id: second.id, status: 'DISABLED' });
+    expect((await subscription.next()).keyStatusChanged).toMatchObject({ keyId: second.id, status: 'DISABLED' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(subscription.received).toEqual([]);
+  });
+
+  it('streams every lifecycle event with its actor, and never the secret', async () => {
+    const owner = await clientFor(keyhub.url, { sub: 'carol', account: `acct-${randomUUID()}` });
+    const subscription = await liveSubscription(owner, API_KEY_EVENTS);
+    const { apiKey, secret } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
+    await owner.call(RENAME, { id: apiKey.id, name: 'audited 2' });
+    const created = (await subscription.next()).apiKeyEvents;
+    const renamed = (await subscription.next()).apiKeyEvents;
+    expect(created).toMatchObject({ keyId: apiKey.id, type: 'ApiKeyCreated', version: 1, actor: 'carol' });
+    expect(renamed).toMatchObject({ type: 'ApiKeyRenamed', version: 2, data: { name: 'audited 2', previousName: 'audited' } });
+    expect(JSON.stringify([created, renamed])).not.toContain(secret);
+    expect(JSON.stringify(created)).not.toContain('secretHash');
+  });
+
+  it('refuses a connection without a valid token', async () => {
+    for (const token of [null, await tokenFor({ sub: 'x', account: 'y' }, 'a-different-secret-of-at-least-32-characters')]) {
+      const client = await open(token);
+      subscribe(client, KEY_STATUS_CHANGED);
+      await expect(connected(client)).rejects.toMatchObject({ code: 4403 });
+    }
+  });
+});
