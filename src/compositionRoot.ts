@@ -15,6 +15,7 @@ import { createKeyhubPubSub, pubSubSink } from './graphql/pubsub';
 import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
+import { mountForwardAuth } from './http/forwardAuth';
 import type { Logger } from './logger';
 import type { KeyIndexDocument } from '../projections/readModel';
 import { COLLECTIONS } from '../projections/readModel';
@@ -84,6 +85,7 @@ export async function startKeyhub(config: Config, logger: Logger): Promise<Keyhu
     authenticator: jwt,
     logger,
     isReady: () => ready && runner.healthy,
+    routes: (app) => mountForwardAuth(app, { verifier: services.verifier, isReady: () => ready && runner.healthy, gatewayToken: config.FORWARD_AUTH_TOKEN }),
   });
 
   const startedAt = Date.now();

@@ -15,6 +15,8 @@ const schema = z.object({
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),
   MONGODB_DB: z.string().min(1).default('keyhub'),
+  /** When set, GET /auth (forward auth) requires it in X-Gateway-Token. */
+  FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
 });
 
 export type Config = z.infer<typeof schema> & { production: boolean };

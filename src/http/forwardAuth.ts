@@ -1,0 +1,85 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Express, Request, Response } from 'express';
+import type { KeyVerifier } from '../application/keyVerifier';
+import type { VerifyFailure } from '../domain/verification';
+
+export const FORWARD_AUTH_PATH = '/auth';
+
+/** Failures the gateway's client can fix by presenting another key: 401. The key is known but may not be used here: 403. */
+const STATUS_OF: Record<VerifyFailure, 401 | 403> = {
+  MALFORMED: 401,
+  NOT_FOUND: 401,
+  DISABLED: 403,
+  EXPIRED: 403,
+  IP_NOT_ALLOWED: 403,
+  SCOPE_DENIED: 403,
+};
+
+type ForwardAuthFailure = VerifyFailure | 'MISSING' | 'GATEWAY_UNAUTHENTICATED';
+
+export interface ForwardAuthOptions {
+  verifier: Pick<KeyVerifier, 'verify'>;
+  isReady: () => boolean;
+  /** When set, every request must carry it in X-Gateway-Token. */
+  gatewayToken?: string | undefined;
+}
+
+const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+/** The address the gateway itself saw: the right-most X-Forwarded-For entry (left-most ones are the client's to forge). */
+export function clientIpOf(headers: IncomingHttpHeaders): string | null {
+  const forwarded = single(headers['x-forwarded-for']);
+  if (!forwarded) return null;
+  const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim();
+  return last === '' ? null : last;
+}
+
+const bearerOf = (authorization: string | undefined): string | null => {
+  if (!authorization || authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return null;
+  const secret = authorization.slice(7).trim();
+  return secret === '' ? null : secret;
+};
+
+/** Compares digests, so neither the token's length nor its content leaks through timing. */
+const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const wanted = digest(expected);
+  return (presented) => presented !== undefined && timingSafeEqual(digest(presented), wanted);
+};
+
+function deny(res: Response, status: 401 | 403, reason: ForwardAuthFailure): void {
+  res.status(status).setHeader('x-auth-failure', reason);
+  if (status === 401) res.setHeader('www-authenticate', `Bearer realm="keyhub", error="invalid_token"`);
+  res.setHeader('cache-control', 'no-store');
+  res.json({ valid: false, reason });
+}
+
+/**
+ * Forward authentication for gateways that do not speak GraphQL (nginx `auth_request`, Envoy
+ * `ext_authz`, Traefik `forwardAuth`): `Authorization: Bearer <secret>`, optional
+ * `X-Forwarded-For`, `X-Model`, `X-Service`. The same verification as `verifyApiKey`. Answers any
+ * method and any path under /auth, because Envoy forwards the original request's method and path.
+ */
+export function mountForwardAuth(app: Express, options: ForwardAuthOptions): void {
+  const gatewayAllowed = options.gatewayToken ? tokenMatcher(options.gatewayToken) : () => true;
+  app.use(FORWARD_AUTH_PATH, (req: Request, res: Response, next) => {
+    if (!options.isReady()) {
+      res.status(503).setHeader('retry-after', '1');
+      res.json({ valid: false, reason: 'STARTING' });
+      return;
+    }
+    if (!gatewayAllowed(single(req.headers['x-gateway-token']))) return deny(res, 401, 'GATEWAY_UNAUTHENTICATED');
+    const secret = bearerOf(req.headers.authorization);
+    if (secret === null) return deny(res, 401, 'MISSING');
+    options.verifier
+      .verify(secret, { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null })
+      .then((result) => {
+        if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
+        res.setHeader('x-key-id', result.keyId);
+        res.setHeader('x-account-id', result.accountId);
+        res.setHeader('cache-control', 'no-store');
+        res.json({ valid: true, keyId: result.keyId, accountId: result.accountId });
+      }, next);
+  });
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { KeyhubProcess } from '../support/keyhubProcess';
+import { startKeyhubProcess } from '../support/keyhubProcess';
+import { clientFor } from '../support/graphqlClient';
+import { CREATE, DELETE, SET_STATUS, VERIFY } from '../support/operations';
+
+type Client = Awaited<ReturnType<typeof clientFor>>;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const GATEWAY_TOKEN = 'a-shared-gateway-token-for-tests';
+
+/** What a gateway sees of one forward-auth call. */
+async function forwardAuth(keyhub: KeyhubProcess, headers: Record<string, string>, path = '/auth', method = 'GET') {
+  const response = await fetch(`${keyhub.baseUrl}${path}`, { method, headers });
+  return {
+    status: response.status,
+    keyId: response.headers.get('x-key-id'),
+    accountId: response.headers.get('x-account-id'),
+    failure: response.headers.get('x-auth-failure'),
+    body: (await response.json()) as { valid: boolean; reason?: string },
+  };
+}
+
+describe('forward auth (GET /auth) for gateways', () => {
+  let keyhub: KeyhubProcess;
+  let owner: Client;
+  let gateway: Client;
+  const create = async (input: Record<string, unknown> = {}) =>
+    (await owner.call(CREATE, { input: { name: 'gateway key', acceptTerms: true, ...input } })).createApiKey as { secret: string; apiKey: { id: string; accountId: string } };
+  const bearer = (secret: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${secret}`, ...extra });
+
+  beforeAll(async () => {
+    keyhub = await startKeyhubProcess();
+    owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
+    gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
+  });
+  afterAll(async () => {
+    await keyhub.stop();
+  });
+
+  it('answers 200 with the key and account for a valid key, like verifyApiKey', async () => {
+    const { secret, apiKey } = await create();
+    const answer = await forwardAuth(keyhub, bearer(secret));
+    expect(answer).toMatchObject({ status: 200, keyId: apiKey.id, accountId: apiKey.accountId, failure: null, body: { valid: true } });
+    expect((await gateway.call(VERIFY, { key: secret })).verifyApiKey).toMatchObject({ valid: true, keyId: apiKey.id });
+  });
+
+  it('accepts any method and path under /auth (Envoy forwards the original request line)', async () => {
+    const { secret, apiKey } = await create();
+    expect(await forwardAuth(keyhub, bearer(secret), '/auth/v1/chat/completions', 'POST')).toMatchObject({ status: 200, keyId: apiKey.id });
+  });
+
+  it('answers 401 MISSING without a bearer secret', async () => {
+    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer ' }]) {
+      const answer = await forwardAuth(keyhub, headers);
+      expect(answer).toMatchObject({ status: 401, failure: 'MISSING', keyId: null, body: { valid: false, reason: 'MISSING' } });
+    }
+  });
+
+  it('answers 401 MALFORMED for a mistyped key and NOT_FOUND for an unknown or deleted one', async () => {
+    const { secret, apiKey } = await create();
+    const mistyped = `${secret.slice(0, 10)}${secret[10] === 'a' ? 'b' : 'a'}${secret.slice(11)}`;
+    expect(await forwardAuth(keyhub, bearer(mistyped))).toMatchObject({ status: 401, failure: 'MALFORMED', keyId: null });
+
+    const other = await create();
+    await owner.call(DELETE, { id: other.apiKey.id });
+    expect(await forwardAuth(keyhub, bearer(other.secret))).toMatchObject({ status: 401, failure: 'NOT_FOUND', keyId: null, body: { reason: 'NOT_FOUND' } });
+    expect(await forwardAuth(keyhub, bearer(secret))).toMatchObject({ status: 200, keyId: apiKey.id });
+  });
+
+  it('answers 403 DISABLED at once after the key is disabled, and 200 again once enabled', async () => {
+    const { secret, apiKey } = await create();
+    expect((await forwardAuth(keyhub, bearer(secret))).status).toBe(200);
+    await owner.call(SET_STATUS, { id: apiKey.id, status: 'DISABLED' });
+    expect(await forwardAuth(keyhub, bearer(secret))).toMatchObject({ status: 403, failure: 'DISABLED', body: { valid: false, reason: 'DISABLED' } });
+    await owner.call(SET_STATUS, { id: apiKey.id, status: 'ENABLED' });
+    expect((await forwardAuth(keyhub, bearer(secret))).status).toBe(200);
+  });
+
+  it('answers 403 EXPIRED once the expiry has passed', async () => {
+    const { secret } = await create({ expiresAt: new Date(Date.now() + 1500).toISOString() });
+    expect((await forwardAuth(keyhub, bearer(secret))).status).toBe(200);
+    await sleep(1600);
+    expect(await forwardAuth(keyhub, bearer(secret))).toMatchObject({ status: 403, failure: 'EXPIRED' });
+  });
+
+  it('checks the IP allowlist against the address the gateway appended to X-Forwarded-For', async () => {
+    const { secret } = await create({ ipAllowlist: ['10.0.0.0/8'] });
+    expect(await forwardAuth(keyhub, bearer(secret))).toMatchObject({ status: 403, failure: 'IP_NOT_ALLOWED' });
+    expect(await forwardAuth(keyhub, bearer(secret, { 'x-forwarded-for': '10.1.2.3' }))).toMatchObject({ status: 200 });
+    // A client cannot forge its way in by prepending an allowed address.
+    expect(await forwardAuth(keyhub, bearer(secret, { 'x-forwarded-for': '10.1.2.3, 203.0.113.9' }))).toMatchObject({ status: 403, failure: 'IP_NOT_ALLOWED' });
+  });
+
+  it('answers 403 SCOPE_DENIED for a model or service outside the scope', async () => {
+    const { secret } = await create({ scope: { mode: 'RESTRICTED', models: ['qwen-max'], services: ['chat'] } });
+    expect(await forwardAuth(keyhub, bearer(secret, { 'x-model': 'qwen-max', 'x-service': 'chat' }))).toMatchObject({ status: 200 });
+    expect(await forwardAuth(keyhub, bearer(secret, { 'x-model': 'gpt-4o', 'x-service': 'chat' }))).toMatchObject({ status: 403, failure: 'SCOPE_DENIED' });
+  });
+});
+
+describe('forward auth with FORWARD_AUTH_TOKEN set', () => {
+  let keyhub: KeyhubProcess;
+
+  beforeAll(async () => {
+    keyhub = await startKeyhubProcess({ env: { FORWARD_AUTH_TOKEN: GATEWAY_TOKEN } });
+  });
+  afterAll(async () => {
+    await keyhub.stop();
+  });
+
+  it('refuses callers without the gateway token before looking at the key', async () => {
+    const owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
+    const { secret } = (await owner.call(CREATE, { input: { name: 'gateway key', acceptTerms: true } })).createApiKey;
+    expect(await forwardAuth(keyhub, { authorization: `Bearer ${secret}` })).toMatchObject({ status: 401, failure: 'GATEWAY_UNAUTHENTICATED', keyId: null });
+    expect(await forwardAuth(keyhub, { authorization: `Bearer ${secret}`, 'x-gateway-token': 'wrong-token-of-some-length' })).toMatchObject({
+      status: 401,
+      failure: 'GATEWAY_UNAUTHENTICATED',
+    });
+    expect(await forwardAuth(keyhub, { authorization: `Bearer ${secret}`, 'x-gateway-token': GATEWAY_TOKEN })).toMatchObject({ status: 200 });
+  });
+
+  it('rejects a too-short FORWARD_AUTH_TOKEN at start with a clear message', async () => {
+    await expect(startKeyhubProcess({ env: { FORWARD_AUTH_TOKEN: 'short' } })).rejects.toThrow(/FORWARD_AUTH_TOKEN must be at least 16 characters/);
+  });
+});
