@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
+import { gql } from '../support/graphqlClient';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+const runMain = (env: Record<string, string>) =>
+  spawnSync(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: freshDataDir(), PORT: '0', ...env }, encoding: 'utf8', timeout: 15_000 });
+
+describe('Start-up and configuration', () => {
+  it('refuses invalid configuration with a message naming each variable', () => {
+    const result = runMain({ PORT: 'eighty', KEY_LIMIT_DEFAULT: '-3', LOG_LEVEL: 'loud', JWT_SECRET: 'short' });
+    expect(result.status).toBe(2);
+    for (const name of ['PORT', 'KEY_LIMIT_DEFAULT', 'LOG_LEVEL', 'JWT_SECRET']) expect(result.stderr).toContain(name);
+  });
+
+  it('refuses to start in production without JWT_SECRET', () => {
+    const result = runMain({ NODE_ENV: 'production' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/JWT_SECRET: required when NODE_ENV=production/);
+  });
+
+  it('without JWT_SECRET outside production, generates one into DATA_DIR and prints a token that works', async () => {
+    const dataDir = freshDataDir();
+    const keyhub = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '' } });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const token = /Bearer ([A-Za-z0-9._-]+)/.exec(keyhub.output())?.[1];
+      expect(token).toBeDefined();
+      expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);
+      const response = await gql(keyhub.url, token as string, '{ accountQuota { limit used } }');
+      expect(response.data).toEqual({ accountQuota: { limit: 50, used: 0 } });
+      expect(keyhub.output()).toMatch(/keyhub listening on http:\/\/127\.0\.0\.1:\d+\/graphql/);
+    } finally {
+      await keyhub.stop();
+    }
+  });
+
+  it('answers /healthz and /readyz, and exits cleanly on SIGTERM', async () => {
+    const keyhub = await startKeyhubProcess({ env: { KEY_LIMIT_DEFAULT: '7' } });
+    expect((await fetch(`${keyhub.baseUrl}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${keyhub.baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true });
+    expect(await keyhub.stop('SIGTERM')).toBe(0);
+    expect(keyhub.output()).toContain('shutting down');
+  });
+});
