@@ -50,7 +50,7 @@ describe('forward auth (GET /auth) for gateways', () => {
   });
 
   it('answers 401 MISSING without a bearer secret', async () => {
-    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer ' }]) {
+    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer ' }] as Array<Record<string, string>>) {
       const answer = await forwardAuth(keyhub, headers);
       expect(answer).toMatchObject({ status: 401, failure: 'MISSING', keyId: null, body: { valid: false, reason: 'MISSING' } });
     }
