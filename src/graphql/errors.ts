@@ -3,6 +3,8 @@ import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLContext } from './context';
 
 /** Codes clients may see; anything else is masked. */
 const PUBLIC_CODES = new Set([
@@ -25,33 +27,46 @@ const PUBLIC_CODES = new Set([
 export const toGraphQLError = (error: DomainError): GraphQLError =>
   new GraphQLError(error.message, { extensions: { code: error.code, ...(error.field ? { field: error.field } : {}) } });
 
+/** Whether a client may see this error as it is: a domain error, or one of the public codes. */
+function isPublic(original: unknown, formattedCode: unknown): boolean {
+  return original instanceof DomainError || (typeof formattedCode === 'string' && PUBLIC_CODES.has(formattedCode));
+}
+
 /**
  * The one boundary where errors become what clients see: domain errors keep their code (and
- * field); errors a client caused keep Apollo's code; everything else is logged with the request
- * id and reaches the client as a bare INTERNAL_SERVER_ERROR, with no message, stack or internals.
+ * field); errors a client caused keep Apollo's code; everything else reaches the client as a bare
+ * INTERNAL_SERVER_ERROR, with no message, stack or internals (the plugin below logs it).
  */
-export function createErrorFormatter(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    if (original instanceof DomainError) {
-      return {
-        message: original.message,
-        ...(formatted.locations ? { locations: formatted.locations } : {}),
-        ...(formatted.path ? { path: formatted.path } : {}),
-        extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
-      };
-    }
-    const code = formatted.extensions?.['code'];
-    if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
-      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
-    }
-    const requestId = (original as { requestId?: string } | undefined)?.requestId;
-    logger.error({ err: original, path: formatted.path, requestId }, 'unexpected error while serving a request');
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof DomainError) {
     return {
-      message: 'Internal server error',
+      message: original.message,
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
+      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
     };
+  }
+  if (isPublic(original, formatted.extensions?.['code'])) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+/** Logs every error that formatError masks, with the request id the client got in `x-request-id`. */
+export function logUnexpectedErrors(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ contextValue, errors }) {
+          for (const error of errors) {
+            const original = unwrapResolverError(error);
+            if (isPublic(original, error.extensions?.['code'])) continue;
+            logger.error({ err: original, path: error.path, requestId: contextValue?.caller?.requestId }, 'unexpected error while serving a request');
+          }
+        },
+      };
+    },
   };
 }

@@ -13,7 +13,7 @@ import type { Caller } from '../application/caller';
 import type { JwtAuthenticator } from '../auth';
 import { DomainError } from '../domain/errors';
 import type { GraphQLContext, Services } from '../graphql/context';
-import { createErrorFormatter } from '../graphql/errors';
+import { formatError, logUnexpectedErrors } from '../graphql/errors';
 import type { Logger } from '../logger';
 
 export interface HttpDependencies {
@@ -64,12 +64,13 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    formatError: createErrorFormatter(logger),
+    formatError,
     includeStacktraceInErrorResponses: false,
     // main.ts owns shutdown (drain, flush uses, close the store); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      logUnexpectedErrors(logger),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ],
   });
