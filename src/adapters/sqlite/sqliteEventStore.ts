@@ -31,6 +31,14 @@ interface EventRow {
 
 const SUBSCRIPTION_BATCH = 1000;
 
+interface PendingAppend {
+  streamName: string;
+  batch: EventData[];
+  expected: AppendToStreamOptions['expectedRevision'];
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The embedded event store: an append-only log in SQLite (WAL, synchronous=FULL, so an
  * acknowledged append survives a crash), with the EventStoreDB client's semantics: one revision
@@ -42,6 +50,7 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly statements;
   private disposed = false;
+  private pendingAppends: PendingAppend[] = [];
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -77,10 +86,44 @@ export class SqliteEventStore implements EventStore {
   async appendToStream(streamName: string, events: EventData | EventData[], options: AppendToStreamOptions = {}): Promise<AppendResult> {
     this.assertOpen();
     const batch = Array.isArray(events) ? events : [events];
-    const result = this.appendTransaction(streamName, batch, options.expectedRevision ?? ANY);
-    this.appended.emit('appended');
-    return result;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pendingAppends.push({ streamName, batch, expected: options.expectedRevision ?? ANY, resolve, reject });
+      if (this.pendingAppends.length === 1) setImmediate(this.commitPending);
+    });
   }
+
+  /**
+   * Group commit: the appends that arrived since the last commit are written in one transaction,
+   * each inside its own savepoint (a failed expectation rolls back that append only), then one
+   * commit, so one fsync (synchronous=FULL) makes all of them durable before any is acknowledged.
+   * They are applied in arrival order, so the outcome is the one sequential appends would have.
+   */
+  private readonly commitPending = (): void => {
+    const pending = this.pendingAppends;
+    this.pendingAppends = [];
+    if (pending.length === 0) return;
+    const outcomes: Array<{ result: AppendResult } | { error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const append of pending) {
+          try {
+            outcomes.push({ result: this.appendTransaction(append.streamName, append.batch, append.expected) });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+      })();
+    } catch (error) {
+      for (const append of pending) append.reject(error); // the commit itself failed: nothing was acknowledged
+      return;
+    }
+    if (outcomes.some((outcome) => 'result' in outcome)) this.appended.emit('appended');
+    pending.forEach((append, i) => {
+      const outcome = outcomes[i] as { result: AppendResult } | { error: unknown };
+      if ('result' in outcome) append.resolve(outcome.result);
+      else append.reject(outcome.error);
+    });
+  };
 
   private readonly appendTransaction = (streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']): AppendResult =>
     this.db.transaction((): AppendResult => {
@@ -189,6 +232,7 @@ export class SqliteEventStore implements EventStore {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    this.commitPending(); // appends already accepted are written before the file closes
     this.disposed = true;
     this.appended.emit('appended'); // wake subscriptions so they end
     this.db.close();
