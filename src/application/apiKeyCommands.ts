@@ -55,8 +55,9 @@ export interface CreateApiKeyInput {
   acceptTerms: boolean;
 }
 
-// Concurrent creates in one account contend on its stream; each conflict re-reads and re-decides.
+// Concurrent writers on one stream contend; each conflict re-reads and re-decides (with jittered backoff).
 const ACCOUNT_RETRIES = 50;
+const KEY_RETRIES = 25;
 // A slot whose key stream never appeared (a crash between the two appends) is reclaimed after this.
 const ORPHANED_SLOT_MS = 60_000;
 
@@ -148,7 +149,7 @@ export class ApiKeyCommands {
     return handleCommand(this.deps.store, apiKeyStream(command.data.keyId), apiKeyDecider, command, {
       metadata: this.metadata(caller),
       // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
-      retriesOnConflict: command.data.expectedVersion == null ? 5 : 0,
+      retriesOnConflict: command.data.expectedVersion == null ? KEY_RETRIES : 0,
     });
   }
 

@@ -75,6 +75,8 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
       if (attempt >= options.retriesOnConflict) {
         throw new DomainError('CONFLICT', 'the key was changed concurrently; read it again and retry with its current version');
       }
+      // Jittered, growing pause so that contending writers stop colliding in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
       continue;
     }
     return { events, state: events.reduce(decider.evolve, state), position: appended.position ?? null };
