@@ -126,12 +126,18 @@ export class ProjectionRunner {
     let failures = 0;
     while (!this.stopped) {
       try {
+        if (this.lastError !== null) {
+          await this.probeEngines();
+          failures = 0;
+        }
         this.subscription = this.store.subscribeToAll({
           fromPosition: this.position ?? 'start',
           filter: streamNameFilter({ prefixes: KEYHUB_STREAM_PREFIXES }),
         });
         await this.consume(this.subscription, () => (failures = 0));
-        return;
+        if (this.stopped) return;
+        // A server may end a subscription without an error (a restart, a leader change): resume as after one.
+        throw new Error('the subscription to the log ended');
       } catch (error) {
         if (this.stopped) return;
         this.lastError = error;
@@ -142,6 +148,18 @@ export class ProjectionRunner {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /**
+   * After a failure: one round trip to the log and one to the read model before resubscribing.
+   * A resumed subscription proves nothing until an event arrives, and a quiet log would keep the
+   * instance "not ready" for good; the probe clears the error as soon as both engines answer.
+   */
+  private async probeEngines(): Promise<void> {
+    for await (const _newest of this.store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break;
+    await this.database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID });
+    this.lastError = null;
+    this.logger.info({ checkpoint: this.position && { commit: this.position.commit.toString(), prepare: this.position.prepare.toString() } }, 'engines answer again; projection resumes from the checkpoint');
   }
 
   /** Pulls events as they come and applies whatever has already arrived as one batch. */

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { EventStoreDbStore } from './adapters/eventstoredb/eventStoreDbStore';
 import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
+import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
 import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
@@ -26,19 +28,65 @@ export interface Engines {
   readModel: Database;
   /** For the startup line: which engines are in use. */
   names: { eventStore: string; readModel: string };
+  /** True when an engine is a server that may be down: listen first, then connect with backoff. */
+  external: boolean;
+  /** One round trip to each engine server, each within its own deadline; throws the port's "unavailable" error. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The embedded default: a durable SQLite log under DATA_DIR and the in-process read model. */
+/** A server that accepts the connection but never answers must not hang start-up (the ESDB client sets no deadline on reads). */
+const ENGINE_PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * The engines by configuration alone: EVENTSTORE_URL selects EventStoreDB for the log, MONGODB_URL
+ * MongoDB for the read model; each can be chosen alone. Without them: the embedded default, a
+ * durable SQLite log under DATA_DIR and the in-process read model.
+ */
 export async function openEngines(config: Config): Promise<Engines> {
+  const eventStoreDb = config.EVENTSTORE_URL ? EventStoreDbStore.connect(config.EVENTSTORE_URL) : null;
+  const mongo = config.MONGODB_URL ? MongoReadModel.connect(config.MONGODB_URL, config.MONGODB_DB) : null;
   const file = join(config.DATA_DIR, 'events.sqlite');
-  const store = new SqliteEventStore(file);
+  const store = eventStoreDb ?? new SqliteEventStore(file);
   return {
     store,
-    readModel: new InProcessDatabase(),
-    names: { eventStore: `embedded SQLite log (${file})`, readModel: 'in-process (rebuilt from the log at start)' },
-    close: () => store.dispose(),
+    readModel: mongo ?? new InProcessDatabase(),
+    names: {
+      eventStore: eventStoreDb?.description ?? `embedded SQLite log (${file})`,
+      readModel: mongo?.description ?? 'in-process (rebuilt from the log at start)',
+    },
+    external: eventStoreDb !== null || mongo !== null,
+    probe: async () => {
+      await eventStoreDb?.probe(ENGINE_PROBE_TIMEOUT_MS);
+      await mongo?.probe();
+    },
+    close: async () => {
+      // A call hung on a server that stopped answering can keep the client's dispose waiting: bound it.
+      const bounded = (closing: Promise<void> | undefined) => Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+      await Promise.all([bounded(store.dispose()), bounded(mongo?.close())]);
+    },
   };
+}
+
+const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000, 15_000];
+
+/** Runs `connect` until it succeeds, waiting longer after each failure; gives up only when `signal` aborts. */
+async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, signal: AbortSignal): Promise<boolean> {
+  for (let attempt = 0; !signal.aborted; attempt += 1) {
+    try {
+      await connect();
+      return true;
+    } catch (error) {
+      const retryInMs = CONNECT_RETRY_DELAYS_MS[Math.min(attempt, CONNECT_RETRY_DELAYS_MS.length - 1)] as number;
+      logger.warn({ err: error, attempt: attempt + 1, retryInMs }, `cannot reach the engines (${(error as Error).message}); /readyz answers 503, retrying in ${retryInMs / 1000} s`);
+      if (signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, retryInMs);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  }
+  return false;
 }
 
 export interface Keyhub {
@@ -89,15 +137,31 @@ export async function startKeyhub(config: Config, logger: Logger): Promise<Keyhu
   });
 
   const startedAt = Date.now();
-  await runner.start();
-  usage.start();
-  await runner.caughtUp;
-  ready = true;
-  const url = await http.listen(config.PORT, config.HOST);
-  logger.info(
-    { url, eventStore: engines.names.eventStore, readModel: engines.names.readModel, startupMs: Date.now() - startedAt },
-    `keyhub listening on ${url}`,
-  );
+  const stopping = new AbortController();
+  const engineLine = `event store: ${engines.names.eventStore}; read model: ${engines.names.readModel}`;
+  // Connect (retrying while an engine is down), catch the read model up with the log, then report ready.
+  const bringUp = async (): Promise<void> => {
+    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal);
+    if (!connected) return;
+    usage.start();
+    const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([runner.caughtUp, aborted]);
+    ready = !stopping.signal.aborted;
+  };
+  let url: string;
+  let startingUp: Promise<void> = Promise.resolve();
+  if (engines.external) {
+    // Engine servers may be down or slow to start: listen at once, /readyz says 503 until they answer.
+    url = await http.listen(config.PORT, config.HOST);
+    logger.info({ url, eventStore: engines.names.eventStore, readModel: engines.names.readModel }, `keyhub listening on ${url} (${engineLine}); not ready until the engines answer`);
+    startingUp = bringUp().then(() => {
+      if (ready) logger.info({ url, startupMs: Date.now() - startedAt }, `keyhub ready on ${url}`);
+    });
+  } else {
+    await bringUp();
+    url = await http.listen(config.PORT, config.HOST);
+    logger.info({ url, eventStore: engines.names.eventStore, readModel: engines.names.readModel, startupMs: Date.now() - startedAt }, `keyhub listening on ${url} (${engineLine})`);
+  }
 
   return {
     http,
@@ -105,7 +169,9 @@ export async function startKeyhub(config: Config, logger: Logger): Promise<Keyhu
     jwt,
     engines,
     stop: async () => {
+      stopping.abort();
       await http.stop();
+      await startingUp;
       await usage.stop();
       await runner.stop();
       await engines.close();

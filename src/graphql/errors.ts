@@ -1,6 +1,8 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { ReadModelUnavailableError } from '../application/ports/collection';
+import { EventStoreUnavailableError } from '../application/ports/eventStore';
 import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -46,6 +48,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
     };
+  }
+  if (original instanceof EventStoreUnavailableError || original instanceof ReadModelUnavailableError) {
+    // Retryable: an append is atomic, so an event store that failed wrote all of the change or none of it.
+    const engine = original instanceof EventStoreUnavailableError ? 'the event store' : 'the read model';
+    return { message: `${engine} is unavailable; retry shortly`, ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'SERVICE_UNAVAILABLE' } };
   }
   if (isPublic(original, formatted.extensions?.['code'])) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};

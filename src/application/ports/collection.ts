@@ -64,3 +64,11 @@ export interface Database {
 
 /** A duplicate key on a unique index, as the driver reports it (MongoServerError code 11000). */
 export const DUPLICATE_KEY = 11000;
+
+/** The read model could not be reached or did not answer: the request may be retried. */
+export class ReadModelUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReadModelUnavailableError';
+  }
+}

@@ -1,0 +1,111 @@
+import type {
+  AllStreamResolvedEvent,
+  AppendResult as ClientAppendResult,
+  EventData as ClientEventData,
+  Filter as ClientFilter,
+  ResolvedEvent as ClientResolvedEvent,
+} from '@eventstore/db-client';
+import * as client from '@eventstore/db-client';
+import type { AppendResult, EventData, JSONObject, Position, RecordedEvent, ResolvedEvent, SubscriptionFilter } from '../../application/ports/eventStore';
+import { EventStoreUnavailableError, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+import { redactCredentials } from '../redactCredentials';
+
+/**
+ * The one place where @eventstore/db-client 6.x and the event-store port differ: error classes,
+ * event records, positions and filters. Everything else in the adapter is a pass-through.
+ */
+
+/** gRPC status codes that mean "the server could not be reached or did not answer in time". */
+const UNREACHABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+
+/** The client's error → the port's error; anything the port has no name for passes through unchanged. */
+export function fromClientError(error: unknown): unknown {
+  if (error instanceof client.WrongExpectedVersionError) {
+    return new WrongExpectedVersionError(error.streamName, error.expectedVersion, error.actualVersion);
+  }
+  if (error instanceof client.StreamNotFoundError) return new StreamNotFoundError(error.streamName);
+  if (
+    error instanceof client.UnavailableError ||
+    error instanceof client.DeadlineExceededError ||
+    error instanceof client.TimeoutError ||
+    error instanceof client.CancelledError ||
+    error instanceof client.NotLeaderError
+  ) {
+    return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, { cause: error });
+  }
+  // Errors the client did not convert: raw gRPC ones and failed connections (discovery, DNS).
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'number' && UNREACHABLE_GRPC_CODES.has(code)) {
+    return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  if (error instanceof Error && /failed to discover|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(error.message)) {
+    return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+/** Rethrows the translation of whatever `run` throws. */
+export async function translatingErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw fromClientError(error);
+  }
+}
+
+/** The port's event → the client's, built with the client's own `jsonEvent` (so id, content type and metadata are its own). */
+export const toClientEvent = (event: EventData): ClientEventData =>
+  client.jsonEvent({ id: event.id, type: event.type, data: event.data, ...(event.metadata ? { metadata: event.metadata } : {}) });
+
+export const fromClientAppendResult = (result: ClientAppendResult): AppendResult => ({
+  success: true,
+  nextExpectedRevision: result.nextExpectedRevision,
+  ...(result.position ? { position: { commit: result.position.commit, prepare: result.position.prepare } } : {}),
+});
+
+/**
+ * Servers before 22.6 send no position for events read from a stream; the read's commit position
+ * (or "unknown", the maximum) stands in. The service uses stream reads for their revisions only.
+ */
+const UNKNOWN_POSITION = 0xffff_ffff_ffff_ffffn;
+
+const isJsonObject = (value: unknown): value is JSONObject => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+
+/**
+ * A client read result → the port's. Events the port cannot represent (binary payloads, such as
+ * EventStoreDB's own system events in $all) come back without `event`, like an unresolved link.
+ */
+export function fromClientResolvedEvent(resolved: ClientResolvedEvent | AllStreamResolvedEvent): ResolvedEvent {
+  const recorded = resolved.event;
+  const commitPosition = resolved.commitPosition;
+  if (!recorded || !recorded.isJson || !isJsonObject(recorded.data)) return commitPosition === undefined ? {} : { commitPosition };
+  const fallback = commitPosition ?? UNKNOWN_POSITION;
+  const position: Position = recorded.position
+    ? { commit: recorded.position.commit, prepare: recorded.position.prepare }
+    : { commit: fallback, prepare: fallback };
+  const event: RecordedEvent = {
+    streamId: recorded.streamId,
+    id: recorded.id,
+    revision: recorded.revision,
+    type: recorded.type,
+    data: recorded.data,
+    metadata: isJsonObject(recorded.metadata) ? recorded.metadata : undefined,
+    isJson: true,
+    created: recorded.created,
+    position,
+  };
+  return commitPosition === undefined ? { event } : { event, commitPosition };
+}
+
+export const toClientFilter = (filter: SubscriptionFilter): ClientFilter =>
+  filter.filterOn === 'streamName' ? client.streamNameFilter({ prefixes: [...filter.prefixes] }) : client.eventTypeFilter({ prefixes: [...filter.prefixes] });
+
+/**
+ * The connection string the 6.x client understands. It parses only `esdb://` and
+ * `esdb+discover://`; KurrentDB's `kurrentdb://` names the same protocol, so it is renamed.
+ */
+export function clientConnectionString(url: string): string {
+  const renamed = url.replace(/^kurrentdb(\+discover)?:\/\//i, (_match, discover: string | undefined) => `esdb${discover ?? ''}://`);
+  if (!/^esdb(\+discover)?:\/\//i.test(renamed)) throw new Error(`EVENTSTORE_URL must start with esdb:// or esdb+discover://, got ${redactCredentials(url)}`);
+  return renamed;
+}
