@@ -31,6 +31,18 @@ interface Index {
   readonly byLeadingValue: Map<unknown, Set<unknown>>;
 }
 
+/**
+ * A deep copy of a document (JSON values and Dates), as a round trip over the wire would make.
+ * Not `structuredClone`: it builds Dates of another realm under jest's sandbox, which mingo then
+ * fails to compare with the caller's Dates.
+ */
+function copyDocument<V>(value: V): V {
+  if (value instanceof Date || Object.prototype.toString.call(value) === '[object Date]') return new Date((value as unknown as Date).getTime()) as V;
+  if (Array.isArray(value)) return value.map(copyDocument) as V;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, copyDocument(field)])) as V;
+  return value;
+}
+
 const isPlainValue = (value: unknown): boolean => value === null || ['string', 'number', 'boolean'].includes(typeof value);
 const getPath = (doc: Document, path: string): unknown =>
   path.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Document)[part] : undefined), doc);
@@ -110,11 +122,11 @@ export class InProcessCollection<T extends Document = Document> implements Colle
         const { filter, replacement, upsert } = operation.replaceOne;
         const found = this.firstMatch(filter);
         if (found) {
-          this.store({ ...structuredClone(replacement), _id: found['_id'] } as unknown as T, found);
+          this.store({ ...copyDocument(replacement), _id: found['_id'] } as unknown as T, found);
           result.matchedCount += 1;
           result.modifiedCount += 1;
         } else if (upsert) {
-          this.store({ ...equalityFields(filter), ...structuredClone(replacement) } as T, undefined);
+          this.store({ ...equalityFields(filter), ...copyDocument(replacement) } as T, undefined);
           result.upsertedCount += 1;
         }
       } else if ('deleteOne' in operation) {
@@ -149,7 +161,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     const { $setOnInsert, ...modifier } = update as { $setOnInsert?: Document } & Document;
     const found = this.firstMatch(filter);
     if (found) {
-      const next = structuredClone(found);
+      const next = copyDocument(found);
       const changed = applyUpdate(next, modifier as never, undefined, undefined, { cloneMode: 'deep' });
       if (changed.length > 0) this.store(next, found);
       return { matchedCount: 1, modifiedCount: changed.length > 0 ? 1 : 0, upsertedCount: 0 };
@@ -229,7 +241,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   }
 
   private project(doc: T, options: FindOptions): T {
-    const copy = structuredClone(doc);
+    const copy = copyDocument(doc);
     if (!options.projection) return copy;
     const include = Object.entries(options.projection).filter(([, on]) => on === 1).map(([field]) => field);
     if (include.length > 0) return Object.fromEntries(Object.entries(copy).filter(([field]) => field === '_id' || include.includes(field))) as T;
