@@ -6,7 +6,7 @@ import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
 import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
-import { KeyVerifier } from './application/keyVerifier';
+import { KeyVerifier, VerificationCache } from './application/keyVerifier';
 import { publishApplied } from './application/liveFeed';
 import type { Database } from './application/ports/collection';
 import type { EventStore } from './application/ports/eventStore';
@@ -107,6 +107,9 @@ export async function startKeyhub(config: Config, logger: Logger): Promise<Keyhu
   const runner = new ProjectionRunner(store, readModel, logger);
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
+  // Fed by the event stream only: evicts before a revoking command returns; bypassed while the runner is unhealthy.
+  const verificationCache = new VerificationCache(() => runner.healthy);
+  runner.onApplied((events) => verificationCache.applied(events));
 
   const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
   const queries = new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT);
@@ -123,7 +126,7 @@ export async function startKeyhub(config: Config, logger: Logger): Promise<Keyhu
       defaultRegion: config.DEFAULT_REGION,
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
-    verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage),
+    verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage, Date.now, verificationCache),
   };
 
   let ready = false;

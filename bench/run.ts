@@ -1,0 +1,310 @@
+/**
+ * `npm run bench`: seeds the embedded default (SQLite log in a fresh DATA_DIR), starts the built
+ * service and a bare node:http baseline, runs every scenario, prints a table and writes
+ * bench/results/latest.json. Flags: --quick (under two minutes), --smoke (seconds, for the test),
+ * --keys N, --large N, --out FILE. Load goes to 127.0.0.1 only, bounded in time and count.
+ */
+import 'reflect-metadata';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SqliteEventStore } from '../src/adapters/sqlite/sqliteEventStore';
+import { JwtAuthenticator } from '../src/auth';
+import { LIST_PAGE, graphql } from './operations';
+import type { LoadFigures } from './load';
+import { forwardAuthRequest, isValidVerdict, load, verifyGraphqlRequest, VERIFY_QUERY } from './load';
+import { BENCH_JWT_SECRET, memoryOf, startBaseline, startService } from './processes';
+import { Progress } from './progress';
+import type { Row } from './report';
+import { fmt, machine, table, verdict } from './report';
+import { createOverHttp, createdInLog, projectionLag } from './scenarios/createKeys';
+import { httpVerification, summarise } from './scenarios/httpVerification';
+import { inProcessVerification, rebuild } from './scenarios/inProcess';
+import { revocation } from './scenarios/revocation';
+import { subscribers } from './scenarios/subscribers';
+import type { SeedResult } from './seed';
+import { LOAD_REQUEST, seedKeys } from './seed';
+
+const MODES = {
+  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5 },
+  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2 },
+  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5 },
+} as const;
+const SAMPLE = 10_000;
+const CONNECTIONS = 64;
+const CREATE_CLIENTS = 32;
+const REVOCATION_WORKERS = 8;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      keys: { type: 'string' },
+      large: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const modeName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const mode = { ...MODES[modeName], ...(values.keys ? { keys: Number(values.keys) } : {}), ...(values.large ? { large: Number(values.large) } : {}) };
+  if (!Number.isInteger(mode.keys) || mode.keys < 100 || !Number.isInteger(mode.large) || mode.large < mode.keys) {
+    throw new Error('--keys must be a whole number ≥ 100 and --large one ≥ --keys');
+  }
+  const out = values.out ?? join(__dirname, '..', '..', 'bench', 'results', 'latest.json');
+  const workDir = mkdtempSync(join(tmpdir(), 'keyhub-bench-'));
+  const progress = new Progress(15);
+  const started = Date.now();
+  const jwt = new JwtAuthenticator(BENCH_JWT_SECRET);
+  const gatewayToken = await jwt.sign({ sub: 'bench-gateway', account: 'platform', roles: ['gateway'] });
+  const ownerTokens = new Map<string, string>();
+  const ownerToken = (accountId: string) => ownerTokens.get(accountId) as string;
+  const rows: Row[] = [];
+  progress.note(`mode ${modeName}: ${mode.keys.toLocaleString('en-US')} keys, then ${mode.large.toLocaleString('en-US')}; work dir ${workDir}`);
+
+  try {
+    // ---- Standard data set: N keys ------------------------------------------------------------
+    progress.announce(`seeding ${mode.keys.toLocaleString('en-US')} keys (ApiKeyCreated events from the domain's decide, appended in batches)`);
+    const standardDir = join(workDir, 'standard');
+    const standard = await seed(join(standardDir, 'events.sqlite'), mode.keys, true, progress);
+    const keysFile = join(workDir, 'baseline-keys.json');
+    writeFileSync(keysFile, JSON.stringify(standard.index));
+    for (const key of standard.sample) if (!ownerTokens.has(key.accountId)) ownerTokens.set(key.accountId, await jwt.sign({ sub: 'bench-owner', account: key.accountId, roles: [] }));
+    const secrets = standard.sample.map((key) => key.secret);
+
+    progress.announce('starting the service (embedded default) and the node:http baseline');
+    const service = await startService(standardDir, { KEY_LIMIT_DEFAULT: '10000' });
+    const baseline = await startBaseline(keysFile);
+    progress.note(`service on :${service.port} (started in ${service.startMs} ms), baseline on :${baseline.port}`);
+    try {
+      await checkSample(service.port, gatewayToken, secrets, progress);
+
+      progress.announce(`HTTP verification: baseline, verifyApiKey over GraphQL and GET /auth, ${CONNECTIONS} connections, alternating`);
+      const http = await httpVerification({ progress, servicePort: service.port, baselinePort: baseline.port, secrets, gatewayToken, rounds: mode.rounds, seconds: mode.seconds, connections: CONNECTIONS });
+      const base = summarise(http.baseline);
+      const gql = summarise(http.graphql);
+      const fwd = summarise(http.forwardAuth);
+      rows.push(httpRow('verify-graphql', `verifyApiKey over GraphQL, ${CONNECTIONS} connections`, gql, base, 0.5, 10));
+      rows.push(httpRow('forward-auth', `forward-auth GET /auth, ${CONNECTIONS} connections`, fwd, base, 0.85, 5));
+
+      progress.announce('a list page (apiKeys, first: 20) with 8 connections');
+      const accountsWithTokens = [...ownerTokens.values()];
+      const listStandard = await listPages(service.port, accountsWithTokens, mode.listSeconds, progress);
+
+      progress.announce(`revocation: ${mode.trials.toLocaleString('en-US')} trials (disable or delete returned, then the next verification)`);
+      const subscriberKey = standard.sample[0] as SeedResult['sample'][number];
+      const pool = standard.sample.slice(1, Math.max(2, Math.floor(standard.sample.length / 2)));
+      const revoked = await revocation({ progress, port: service.port, keys: pool, ownerToken, gatewayToken, trials: mode.trials, workers: REVOCATION_WORKERS });
+      rows.push({
+        id: 'revocation',
+        scenario: 'revocation: a disable or delete returned, then the next verification',
+        target: `0 stale accepts in ${mode.trials.toLocaleString('en-US')} trials`,
+        measured: `${revoked.staleAccepts} stale accepts in ${revoked.trials.toLocaleString('en-US')} trials (${revoked.disables} disables, ${revoked.deletes} deletes, ${revoked.failures} failed trials)`,
+        verdict: verdict([revoked.trials], revoked.staleAccepts === 0 && revoked.failures === 0 && revoked.trials >= mode.trials),
+        figures: { ...revoked },
+      });
+
+      progress.announce(`${mode.subscribers} graphql-ws subscribers of one account, one status change`);
+      const subs = await subscribers({ progress, port: service.port, ownerToken: ownerToken(subscriberKey.accountId), keyId: subscriberKey.keyId, count: mode.subscribers });
+      rows.push({
+        id: 'subscribers',
+        scenario: `${mode.subscribers.toLocaleString('en-US')} graphql-ws subscribers of one account, one status change`,
+        target: 'all receive it, p99 ≤ 200 ms',
+        measured: `${subs.received}/${subs.subscribers} received; p50 ${fmt(subs.p50Ms, 1)} ms, p99 ${fmt(subs.p99Ms, 1)} ms, max ${fmt(subs.maxMs, 1)} ms`,
+        verdict: verdict([subs.p99Ms], subs.received === subs.subscribers && subs.p99Ms <= 200),
+        figures: { ...subs },
+      });
+
+      progress.announce(`createApiKey over GraphQL, ${CREATE_CLIENTS} concurrent clients`);
+      const creatorTokens = await Promise.all(Array.from({ length: 2_000 }, (_, i) => jwt.sign({ sub: 'bench-creator', account: `bench-new-${i}`, roles: [] })));
+      const created = await createOverHttp({ progress, port: service.port, accountTokens: creatorTokens, connections: CREATE_CLIENTS, seconds: mode.createSeconds });
+      const standardMemory = memoryOf(service.child.pid as number);
+      await service.stop();
+      const acknowledged = created.requests - created.failures;
+      const inLog = (await createdInLog(join(standardDir, 'events.sqlite'))) - mode.keys;
+
+      progress.announce('projection lag: the same write path in process, timed from append acknowledgement to read model');
+      const lag = await projectionLag({ progress, file: join(workDir, 'lag', 'events.sqlite'), writers: CREATE_CLIENTS, seconds: mode.lagSeconds });
+      rows.push({
+        id: 'create',
+        scenario: `createApiKey with ${CREATE_CLIENTS} concurrent clients, every acknowledged write durable`,
+        target: '≥ 2,000 per second; projection lag p99 ≤ 20 ms',
+        measured:
+          `${fmt(created.requestsPerSecond)}/s over GraphQL (p99 ${fmt(created.p99Ms, 1)} ms, ${created.failures} failed); ` +
+          `${acknowledged.toLocaleString('en-US')} acknowledged, ${inLog.toLocaleString('en-US')} in the log; ` +
+          `projection lag p50 ${fmt(lag.lagP50Ms, 2)} ms, p99 ${fmt(lag.lagP99Ms, 2)} ms (in process, ${fmt(lag.createsPerSecond)} creates/s)`,
+        verdict: verdict([created.requestsPerSecond, lag.lagP99Ms], created.requestsPerSecond >= 2000 && created.failures === 0 && inLog >= acknowledged && lag.lagP99Ms <= 20),
+        figures: { http: created, acknowledged, createdInLog: inLog, projectionLag: lag },
+      });
+
+      // ---- In process: verification figures and a rebuild of the standard log ------------------
+      progress.announce('in-process verification (tinybench, one core)');
+      const rebuilt = await rebuild(join(standardDir, 'events.sqlite'));
+      const unrevoked = standard.sample.slice(Math.floor(standard.sample.length / 2)).map((key) => key.secret);
+      const inProcess = await inProcessVerification({ progress, readModel: rebuilt.readModel, cache: rebuilt.cache, secrets: unrevoked, timeMs: mode.benchMs });
+      await rebuilt.close();
+      rows.push({
+        id: 'in-process',
+        scenario: 'in-process verification (hash, lookup, status/expiry/IP/scope checks)',
+        target: '≥ 1,000,000 per second on one core',
+        measured:
+          `${fmt(inProcess.verificationsPerSecond)}/s (cache hit); ${fmt(inProcess.uncachedPerSecond)}/s uncached (read model lookup); ` +
+          `SHA-256 alone ${fmt(inProcess.sha256PerSecond)}/s, checks alone ${fmt(inProcess.checkAccessPerSecond)}/s`,
+        verdict: verdict([inProcess.verificationsPerSecond], inProcess.verificationsPerSecond >= 1_000_000),
+        figures: { ...inProcess },
+      });
+
+      // ---- Large data set ------------------------------------------------------------------------
+      progress.announce(`seeding ${mode.large.toLocaleString('en-US')} keys`);
+      const largeDir = join(workDir, 'large');
+      const large = await seed(join(largeDir, 'events.sqlite'), mode.large, false, progress);
+      for (const key of large.sample) if (!ownerTokens.has(key.accountId)) ownerTokens.set(key.accountId, await jwt.sign({ sub: 'bench-owner', account: key.accountId, roles: [] }));
+
+      progress.announce(`starting the service on ${mode.large.toLocaleString('en-US')} keys (rebuild included)`);
+      const largeService = await startService(largeDir);
+      const afterStart = memoryOf(largeService.child.pid as number);
+      progress.note(`listening after ${largeService.startMs} ms (service reports ${largeService.reportedStartupMs} ms), RSS ${fmt(afterStart.rssMb)} MB`);
+      let largeGql: LoadFigures;
+      let largeFwd: LoadFigures;
+      let listLarge: LoadFigures;
+      let largeMemory = afterStart;
+      try {
+        const largeSecrets = large.sample.map((key) => key.secret);
+        await checkSample(largeService.port, gatewayToken, largeSecrets, progress);
+        progress.announce(`verification and list pages on ${mode.large.toLocaleString('en-US')} keys`);
+        const warm = Math.max(0.5, Math.min(2, mode.seconds / 3));
+        await progress.timed('warm-up', warm, () => load({ port: largeService.port, connections: CONNECTIONS, durationSeconds: warm, method: 'GET', path: '/auth', request: forwardAuthRequest(largeSecrets) }));
+        largeGql = await progress.timed('verifyApiKey over GraphQL', mode.seconds, () =>
+          load({ port: largeService.port, connections: CONNECTIONS, durationSeconds: mode.seconds, method: 'POST', path: '/graphql', request: verifyGraphqlRequest(largeSecrets, gatewayToken), accept: isValidVerdict }),
+        );
+        largeFwd = await progress.timed('GET /auth', mode.seconds, () =>
+          load({ port: largeService.port, connections: CONNECTIONS, durationSeconds: mode.seconds, method: 'GET', path: '/auth', request: forwardAuthRequest(largeSecrets) }),
+        );
+        listLarge = await listPages(largeService.port, [...new Set(large.sample.map((key) => ownerToken(key.accountId)))], mode.listSeconds, progress);
+      } finally {
+        largeMemory = memoryOf(largeService.child.pid as number);
+        await largeService.stop();
+      }
+      progress.announce(`rebuild of the read model from the ${mode.large.toLocaleString('en-US')}-key log, in process`);
+      const largeRebuild = await rebuild(join(largeDir, 'events.sqlite'));
+      await largeRebuild.close();
+      rows.push({
+        id: 'rebuild',
+        scenario: 'rebuild of the read model from the log',
+        target: '≥ 200,000 events per second',
+        measured: `${fmt(largeRebuild.figures.eventsPerSecond)} events/s (${largeRebuild.figures.events.toLocaleString('en-US')} events in ${fmt(largeRebuild.figures.ms / 1000, 2)} s); ${fmt(rebuilt.figures.eventsPerSecond)} events/s on the ${mode.keys.toLocaleString('en-US')}-key log`,
+        verdict: verdict([largeRebuild.figures.eventsPerSecond], largeRebuild.figures.eventsPerSecond >= 200_000),
+        figures: { large: largeRebuild.figures, standard: rebuilt.figures },
+      });
+      const p99Ratio = Math.max(largeGql.p99Ms / gql.p99Ms, largeFwd.p99Ms / fwd.p99Ms);
+      rows.push({
+        id: 'scale',
+        scenario: `${mode.large.toLocaleString('en-US')} keys`,
+        target: 'RSS ≤ 1.5 GB; verification p99 within 1.2× of the 10,000-key figure; a list page p99 ≤ 20 ms; start-up (rebuild included) ≤ 15 s',
+        measured:
+          `RSS ${fmt(afterStart.rssMb)} MB after start, peak ${fmt(largeMemory.peakRssMb)} MB; ` +
+          `verification p99 GraphQL ${fmt(largeGql.p99Ms, 1)} ms vs ${fmt(gql.p99Ms, 1)} ms, /auth ${fmt(largeFwd.p99Ms, 1)} ms vs ${fmt(fwd.p99Ms, 1)} ms (×${fmt(p99Ratio, 2)}); ` +
+          `list page p99 ${fmt(listLarge.p99Ms, 1)} ms (${fmt(listStandard.p99Ms, 1)} ms at ${mode.keys.toLocaleString('en-US')}); start-up ${fmt(largeService.startMs / 1000, 1)} s`,
+        verdict: verdict(
+          [largeMemory.peakRssMb, p99Ratio, listLarge.p99Ms],
+          largeMemory.peakRssMb <= 1536 && p99Ratio <= 1.2 && listLarge.p99Ms <= 20 && largeService.startMs <= 15_000 && largeGql.failures + largeFwd.failures + listLarge.failures === 0,
+        ),
+        figures: {
+          keys: mode.large,
+          seedMs: large.ms,
+          startMs: largeService.startMs,
+          reportedStartupMs: largeService.reportedStartupMs,
+          memoryAfterStart: afterStart,
+          memoryAfterLoad: largeMemory,
+          standardServiceMemory: standardMemory,
+          verifyGraphql: largeGql,
+          forwardAuth: largeFwd,
+          listPage: listLarge,
+          listPageStandard: listStandard,
+          p99Ratio,
+        },
+      });
+    } finally {
+      await service.stop();
+      await baseline.stop();
+    }
+
+    const order = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers'];
+    rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+    const report = {
+      date: new Date().toISOString(),
+      mode: modeName,
+      keys: { standard: mode.keys, large: mode.large },
+      settings: { ...mode, connections: CONNECTIONS, createClients: CREATE_CLIENTS, revocationWorkers: REVOCATION_WORKERS },
+      machine: machine(),
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      rows,
+    };
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    const m = report.machine;
+    console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s\n`);
+    console.log(table(rows));
+    console.log(`\nwritten to ${out}`);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function seed(file: string, keys: number, keepIndex: boolean, progress: Progress): Promise<SeedResult> {
+  const store = new SqliteEventStore(file);
+  const bar = progress.counter('keys', keys);
+  try {
+    const result = await seedKeys(store, { keys, sampleSize: Math.min(keys, SAMPLE), keepIndex, onProgress: (done) => bar.update(done) });
+    bar.stop();
+    progress.note(`${result.events.toLocaleString('en-US')} events in ${fmt(result.ms / 1000, 1)} s over ${result.accounts.length.toLocaleString('en-US')} accounts`);
+    return result;
+  } finally {
+    await store.dispose();
+  }
+}
+
+/** A sample of seeded keys must verify through the API before any figure counts. */
+async function checkSample(port: number, gatewayToken: string, secrets: readonly string[], progress: Progress): Promise<void> {
+  const step = Math.max(1, Math.floor(secrets.length / 100));
+  let checked = 0;
+  for (let i = 0; i < secrets.length; i += step) {
+    const { verifyApiKey } = await graphql<{ verifyApiKey: { valid: boolean; reason: string | null } }>(port, gatewayToken, VERIFY_QUERY, { key: secrets[i], ...LOAD_REQUEST });
+    if (!verifyApiKey.valid) throw new Error(`seeded key ${i} does not verify: ${verifyApiKey.reason}`);
+    checked += 1;
+  }
+  progress.note(`${checked} sampled seeded keys verify as valid`);
+}
+
+function listPages(port: number, tokens: readonly string[], seconds: number, progress: Progress): Promise<LoadFigures> {
+  return progress.timed('list pages, 8 connections', seconds, () =>
+    load({
+      port,
+      connections: 8,
+      durationSeconds: seconds,
+      method: 'POST',
+      path: '/graphql',
+      request: (i) => ({ headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]}` }, body: JSON.stringify({ query: LIST_PAGE }) }),
+      accept: (body) => body.includes('"totalCount"'),
+    }),
+  );
+}
+
+function httpRow(id: string, scenario: string, measured: LoadFigures, baseline: LoadFigures, minRatio: number, maxP99: number): Row {
+  const ratio = measured.requestsPerSecond / baseline.requestsPerSecond;
+  return {
+    id,
+    scenario,
+    target: `≥ ${minRatio}× the baseline's requests/s; p99 ≤ ${maxP99} ms`,
+    measured:
+      `${fmt(measured.requestsPerSecond)} req/s = ${fmt(ratio, 2)}× baseline (${fmt(baseline.requestsPerSecond)} req/s, p99 ${fmt(baseline.p99Ms, 1)} ms); ` +
+      `p50 ${fmt(measured.p50Ms, 1)} ms, p99 ${fmt(measured.p99Ms, 1)} ms; ${measured.failures} failed of ${measured.requests.toLocaleString('en-US')}`,
+    verdict: verdict([ratio, measured.p99Ms], ratio >= minRatio && measured.p99Ms <= maxP99 && measured.failures === 0),
+    figures: { service: measured, baseline, ratio },
+  };
+}
+
+main().catch((error: unknown) => {
+  console.error('bench failed:', error);
+  process.exit(1);
+});
