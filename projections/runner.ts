@@ -185,7 +185,8 @@ export class ProjectionRunner {
       this.position = (fresh[fresh.length - 1] as ProjectedEvent).position;
       this.lastError = null;
       onProgress();
-      this.settleWaiters();
+      // Listeners first (they evict verification caches), then the mutations waiting on this position:
+      // a mutation must never return while a cache could still answer with the state it changed.
       for (const listener of this.listeners) {
         try {
           listener(fresh);
@@ -193,6 +194,7 @@ export class ProjectionRunner {
           this.logger.error({ err: error }, 'a projection listener failed');
         }
       }
+      this.settleWaiters();
     }
   }
 
