@@ -6,8 +6,8 @@ import type {
   ResolvedEvent as ClientResolvedEvent,
 } from '@eventstore/db-client';
 import * as client from '@eventstore/db-client';
-import type { AppendResult, EventData, JSONObject, Position, RecordedEvent, ResolvedEvent, SubscriptionFilter } from '../../application/ports/eventStore';
-import { EventStoreUnavailableError, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+import type { AppendExpectedRevision, AppendResult, EventData, JSONObject, Position, RecordedEvent, ResolvedEvent, SubscriptionFilter } from '../../application/ports/eventStore';
+import { ANY, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
 import { redactCredentials } from '../redactCredentials';
 
 /**
@@ -21,7 +21,7 @@ const UNREACHABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDE
 /** The client's error → the port's error; anything the port has no name for passes through unchanged. */
 export function fromClientError(error: unknown): unknown {
   if (error instanceof client.WrongExpectedVersionError) {
-    return new WrongExpectedVersionError(error.streamName, error.expectedVersion, error.actualVersion);
+    return new WrongExpectedVersionError(error.streamName, expectedFromWire(error.expectedVersion), actualFromWire(error.actualVersion));
   }
   if (error instanceof client.StreamNotFoundError) return new StreamNotFoundError(error.streamName);
   if (
@@ -43,6 +43,13 @@ export function fromClientError(error: unknown): unknown {
   }
   return error;
 }
+
+/** Older servers report the expectation as a number in the error's metadata: -1 no stream, -2 any, -4 stream exists. */
+function expectedFromWire(expected: AppendExpectedRevision): AppendExpectedRevision {
+  if (typeof expected !== 'bigint' || expected >= 0n) return expected;
+  return expected === -1n ? NO_STREAM : expected === -4n ? STREAM_EXISTS : ANY;
+}
+const actualFromWire = (actual: bigint | typeof NO_STREAM): bigint | typeof NO_STREAM => (typeof actual === 'bigint' && actual < 0n ? NO_STREAM : actual);
 
 /** Rethrows the translation of whatever `run` throws. */
 export async function translatingErrors<T>(run: () => Promise<T>): Promise<T> {
