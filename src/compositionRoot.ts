@@ -98,10 +98,15 @@ export interface Keyhub {
 }
 
 /** The composition root: config in, a running service out. The only place that creates adapters. */
-export async function startKeyhub(config: Config, logger: Logger): Promise<Keyhub> {
+export async function startKeyhub(
+  config: Config,
+  logger: Logger,
+  /** Tests replace the engines (e.g. with ones that fail on demand); the service uses `openEngines`. */
+  open: (config: Config) => Promise<Engines> = openEngines,
+): Promise<Keyhub> {
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
   const jwt = new JwtAuthenticator(jwtSecret);
-  const engines = await openEngines(config);
+  const engines = await open(config);
   const { store, readModel } = engines;
 
   const runner = new ProjectionRunner(store, readModel, logger);
