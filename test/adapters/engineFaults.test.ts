@@ -8,9 +8,8 @@ import { aggregateStream } from '../../src/application/commandHandler';
 import { accountStream } from '../../src/application/streams';
 import type { Engines, Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
-import { loadConfig } from '../../src/config';
 import { gql } from '../support/graphqlClient';
-import { TEST_JWT_SECRET } from '../support/keyhubProcess';
+import { inProcessConfig as config, until } from './serviceHarness';
 
 /**
  * An event store that goes down and comes back on demand, as a server would: while down every
@@ -82,17 +81,9 @@ class OutageEventStore implements EventStore {
   }
 }
 
-const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: '/nonexistent-never-written', LOG_LEVEL: 'silent' });
 const CREATE = 'mutation($name: String!) { createApiKey(input: { name: $name, acceptTerms: true }) { apiKey { id name version } } }';
 const LIST = '{ apiKeys(first: 50) { totalCount nodes { name version } } }';
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('Engine faults: the service on engines that go down and come back', () => {
   let store: OutageEventStore;

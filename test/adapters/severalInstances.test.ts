@@ -4,23 +4,14 @@ import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import type { Database } from '../../src/application/ports/collection';
 import type { Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
-import { loadConfig } from '../../src/config';
 import { gql } from '../support/graphqlClient';
-import { TEST_JWT_SECRET } from '../support/keyhubProcess';
+import { inProcessConfig as config, until } from './serviceHarness';
 
-const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: '/nonexistent-never-written', LOG_LEVEL: 'silent' });
 const CREATE = 'mutation($name: String!) { createApiKey(input: { name: $name, acceptTerms: true }) { secret apiKey { id } } }';
 const DISABLE = 'mutation($id: ID!) { setKeyStatus(id: $id, status: DISABLED) { status version } }';
 const VERIFY = 'query($key: String!) { verifyApiKey(key: $key) { valid reason } }';
 const LIST = '{ apiKeys(first: 50) { totalCount nodes { id status } } }';
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /**
  * Several stateless instances on the same engines, in one process: one log shared by all (as
