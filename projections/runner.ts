@@ -172,8 +172,10 @@ export class ProjectionRunner {
       const batch: RecordedEvent[] = [];
       if (first.value.event) batch.push(first.value.event);
       pending = iterator.next();
+      // One timer per batch, not per event: it fires once the events that have already arrived are taken.
+      const idle = new Promise<'idle'>((resolve) => setImmediate(resolve, 'idle'));
       while (batch.length < MAX_BATCH) {
-        const next = await Promise.race([pending, new Promise<'idle'>((resolve) => setImmediate(resolve, 'idle'))]);
+        const next = await Promise.race([pending, idle]);
         if (next === 'idle' || next.done) break;
         if (next.value.event) batch.push(next.value.event);
         pending = iterator.next();

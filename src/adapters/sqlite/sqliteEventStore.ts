@@ -18,16 +18,9 @@ import type {
 } from '../../application/ports/eventStore';
 import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
 
-interface EventRow {
-  position: number;
-  stream: string;
-  revision: number;
-  id: string;
-  type: string;
-  data: string;
-  metadata: string | null;
-  created: number;
-}
+/** A row as an array (better-sqlite3's raw mode: no object per row): the columns of ROW_COLUMNS, in order. */
+type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string | null, created: number];
+const ROW_COLUMNS = 'position, stream, revision, id, type, data, metadata, created';
 
 const SUBSCRIPTION_BATCH = 1000;
 
@@ -75,10 +68,10 @@ export class SqliteEventStore implements EventStore {
       streamRevision: this.db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
       eventById: this.db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
       insert: this.db.prepare('INSERT INTO events (stream, revision, id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      readForwards: this.db.prepare<[string, number, number], EventRow>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?'),
-      readBackwards: this.db.prepare<[string, number, number], EventRow>('SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'),
-      readAll: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
-      readAllBackwards: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position < ? ORDER BY position DESC LIMIT ?'),
+      readForwards: this.db.prepare<[string, number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`).raw(true),
+      readBackwards: this.db.prepare<[string, number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw(true),
+      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE position > ? ORDER BY position ASC LIMIT ?`).raw(true),
+      readAllBackwards: this.db.prepare<[number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE position < ? ORDER BY position DESC LIMIT ?`).raw(true),
       lastPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
   }
@@ -169,7 +162,7 @@ export class SqliteEventStore implements EventStore {
     const limit = options.maxCount === undefined ? -1 : Number(options.maxCount);
     const rows = (backwards ? this.statements.readBackwards : this.statements.readForwards).all(streamName, start, limit);
     if (rows.length === 0 && this.statements.streamRevision.get(streamName)?.revision == null) throw new StreamNotFoundError(streamName);
-    for (const row of rows) yield { event: toRecordedEvent(row), commitPosition: BigInt(row.position) };
+    for (const row of rows) yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<ResolvedEvent> {
@@ -183,8 +176,8 @@ export class SqliteEventStore implements EventStore {
       const batch = Math.min(remaining, SUBSCRIPTION_BATCH);
       const rows = (backwards ? this.statements.readAllBackwards : this.statements.readAll).all(cursor, batch);
       for (const row of rows) {
-        yield { event: toRecordedEvent(row), commitPosition: BigInt(row.position) };
-        cursor = row.position;
+        yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
+        cursor = row[0];
       }
       remaining -= rows.length;
       if (rows.length < batch) return;
@@ -198,21 +191,28 @@ export class SqliteEventStore implements EventStore {
     const prefixes = options.filter?.prefixes ?? [];
     const on = options.filter?.filterOn ?? 'streamName';
     const accepts = (row: EventRow): boolean =>
-      prefixes.length === 0 || prefixes.some((prefix) => (on === 'streamName' ? row.stream : row.type).startsWith(prefix));
+      prefixes.length === 0 || prefixes.some((prefix) => (on === 'streamName' ? row[1] : row[4]).startsWith(prefix));
     const stop = new AbortController();
     const store = this;
 
     async function* iterate(): AsyncGenerator<ResolvedEvent> {
+      let woken: Promise<unknown> | null = null;
       while (!stop.signal.aborted && !store.disposed) {
         // Register for the wake-up before reading, so an append between the read and the wait is not missed.
-        const woken = once(store.appended, 'appended', { signal: stop.signal }).catch(() => undefined);
+        woken ??= once(store.appended, 'appended', { signal: stop.signal }).catch(() => undefined);
         const rows = store.statements.readAll.all(after, SUBSCRIPTION_BATCH);
         for (const row of rows) {
-          after = row.position;
-          if (accepts(row)) yield { event: toRecordedEvent(row), commitPosition: BigInt(row.position) };
+          after = row[0];
+          if (accepts(row)) yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
           if (stop.signal.aborted) return;
         }
-        if (rows.length < SUBSCRIPTION_BATCH) await woken;
+        if (rows.length < SUBSCRIPTION_BATCH) {
+          await woken;
+          woken = null;
+        } else {
+          // Catching up on a long log: let the event loop run between pages (timers, I/O, other requests).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
     }
     const iterator = iterate();
@@ -243,17 +243,17 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-function toRecordedEvent(row: EventRow): RecordedEvent {
-  const position = BigInt(row.position);
+function toRecordedEvent([at, stream, revision, id, type, data, metadata, created]: EventRow): RecordedEvent {
+  const position = BigInt(at);
   return {
-    streamId: row.stream,
-    id: row.id,
-    revision: BigInt(row.revision),
-    type: row.type,
-    data: JSON.parse(row.data) as JSONObject,
-    metadata: row.metadata === null ? undefined : (JSON.parse(row.metadata) as JSONObject),
+    streamId: stream,
+    id,
+    revision: BigInt(revision),
+    type,
+    data: JSON.parse(data) as JSONObject,
+    metadata: metadata === null ? undefined : (JSON.parse(metadata) as JSONObject),
     isJson: true,
-    created: new Date(row.created),
+    created: new Date(created),
     position: { commit: position, prepare: position },
   };
 }

@@ -1,0 +1,183 @@
+import type { Document, Filter } from '../../application/ports/collection';
+
+/**
+ * Fast paths for the filter and update shapes the projections and queries issue most (top-level
+ * equality, numeric range guards, `$set`, `$setOnInsert`, `$max` of dates or numbers). Each
+ * answers only where MongoDB's semantics are plain (both sides scalars of one type); anything
+ * else returns undefined/null and the caller falls back to mingo, which stays the reference.
+ */
+
+const isDate = (value: unknown): value is Date => value instanceof Date || Object.prototype.toString.call(value) === '[object Date]';
+const isScalar = (value: unknown): value is string | number | boolean => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+const isPlainObject = (value: unknown): value is Document => value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+const isTopLevelField = (field: string): boolean => !field.startsWith('$') && !field.includes('.');
+
+/** A deep copy of JSON values and Dates, as a round trip over the wire would make (Dates of this realm). */
+export function copyValue<V>(value: V): V {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime()) as V;
+  if (Array.isArray(value)) {
+    const copy = new Array(value.length);
+    for (let i = 0; i < value.length; i += 1) copy[i] = copyValue(value[i]);
+    return copy as V;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype && isDate(value)) return new Date(value.getTime()) as V; // a Date of another realm
+  const copy: Document = {};
+  for (const key of Object.keys(value)) copy[key] = copyValue((value as Document)[key]);
+  return copy as V;
+}
+
+const INTERN_MAX_JSON = 512;
+const INTERN_MAX_ENTRIES = 50_000;
+const interned = new Map<string, unknown>();
+
+function hasOnlyJsonScalars(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(hasOnlyJsonScalars);
+  return Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(hasOnlyJsonScalars);
+}
+
+/**
+ * The copy of a value that a stored document keeps. Small arrays and objects of plain JSON (an
+ * allowlist, a scope: most keys share a few) are interned, frozen, so a million documents do not
+ * hold a million copies of `[]`. Safe because stored documents are never mutated (updates build
+ * new documents) and reads hand out deep copies.
+ */
+export function storedValue<V>(value: V): V {
+  if (value === null || typeof value !== 'object' || value instanceof Date || !hasOnlyJsonScalars(value)) return copyValue(value);
+  const json = JSON.stringify(value);
+  if (json.length > INTERN_MAX_JSON) return copyValue(value);
+  const known = interned.get(json);
+  if (known !== undefined) return known as V;
+  const copy = deepFreeze(copyValue(value));
+  if (interned.size < INTERN_MAX_ENTRIES) interned.set(json, copy);
+  return copy;
+}
+
+function deepFreeze<V>(value: V): V {
+  if (value !== null && typeof value === 'object') {
+    for (const field of Object.values(value)) deepFreeze(field);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Equality of JSON values and Dates (Dates by instant, whatever their realm). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (isDate(a) || isDate(b)) return isDate(a) && isDate(b) && a.getTime() === b.getTime();
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => sameValue((a as Document)[key], (b as Document)[key]));
+}
+
+/** true/false where the fast path can decide; undefined where MongoDB's rules need mingo (arrays, objects, mixed types). */
+export type SimpleMatcher = (doc: Document) => boolean | undefined;
+
+const RANGE = new Set(['$lt', '$lte', '$gt', '$gte']);
+
+function conditionOf(field: string, condition: unknown): SimpleMatcher | null {
+  if (isScalar(condition)) {
+    return (doc) => {
+      const value = doc[field];
+      return value === undefined || value === null || typeof value !== 'object' ? value === condition : undefined;
+    };
+  }
+  if (condition === null) {
+    return (doc) => {
+      const value = doc[field];
+      if (value === undefined || value === null) return true;
+      return typeof value !== 'object' || isDate(value) ? false : undefined;
+    };
+  }
+  if (isPlainObject(condition)) {
+    const bounds = Object.entries(condition);
+    if (bounds.length === 0 || !bounds.every(([operator, operand]) => RANGE.has(operator) && typeof operand === 'number')) return null;
+    return (doc) => {
+      const value = doc[field];
+      // Type bracketing: a range over numbers never matches a missing field, null, a string or a boolean.
+      if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') return false;
+      if (typeof value !== 'number') return undefined;
+      return bounds.every(([operator, operand]) => {
+        const bound = operand as number;
+        return operator === '$lt' ? value < bound : operator === '$lte' ? value <= bound : operator === '$gt' ? value > bound : value >= bound;
+      });
+    };
+  }
+  return null;
+}
+
+/** Compiles a filter of top-level equality and numeric range conditions; null for any other shape. */
+export function compileSimpleFilter(filter: Filter): SimpleMatcher | null {
+  const conditions: SimpleMatcher[] = [];
+  for (const field of Object.keys(filter)) {
+    if (!isTopLevelField(field)) return null;
+    const condition = conditionOf(field, filter[field]);
+    if (!condition) return null;
+    conditions.push(condition);
+  }
+  return (doc) => {
+    for (const condition of conditions) {
+      const matched = condition(doc);
+      if (matched !== true) return matched;
+    }
+    return true;
+  };
+}
+
+/** Compares for `$max`: a number, or null when the values are not both dates or both numbers. */
+function compareForMax(current: unknown, candidate: unknown): number | null {
+  if (isDate(current) && isDate(candidate)) return candidate.getTime() - current.getTime();
+  if (typeof current === 'number' && typeof candidate === 'number') return candidate - current;
+  return null;
+}
+
+/**
+ * Applies `$set` / `$max` of top-level fields to a copy of `doc` (unchanged nested values are
+ * shared: stored documents are never mutated, only replaced). Null when the update has another
+ * shape; `changed` false when every value was already there (MongoDB's modifiedCount 0).
+ */
+export function applySimpleUpdate<T extends Document>(doc: T, modifier: Document): { next: T; changed: boolean } | null {
+  const writes: Array<[string, unknown]> = [];
+  for (const operator of Object.keys(modifier)) {
+    const fields = modifier[operator];
+    if ((operator !== '$set' && operator !== '$max') || !isPlainObject(fields)) return null;
+    for (const field of Object.keys(fields)) {
+      if (!isTopLevelField(field)) return null;
+      const value = fields[field];
+      if (operator === '$set') {
+        if (!sameValue(doc[field], value)) writes.push([field, value]);
+        continue;
+      }
+      const current = doc[field];
+      if (current === undefined || (current === null && value !== null)) {
+        writes.push([field, value]); // null and missing order below every date and number
+        continue;
+      }
+      const difference = compareForMax(current, value);
+      if (difference === null) return null;
+      if (difference > 0) writes.push([field, value]);
+    }
+  }
+  if (writes.length === 0) return { next: doc, changed: false };
+  const next = { ...doc };
+  for (const [field, value] of writes) (next as Document)[field] = storedValue(value);
+  return { next, changed: true };
+}
+
+/** The document an upsert inserts from `$setOnInsert` and `$set` of top-level fields; null for any other shape. */
+export function simpleUpsertDocument(base: Document, update: Document): Document | null {
+  // Built up from an empty literal, so that documents of one shape share one hidden class.
+  const inserted: Document = {};
+  for (const field of Object.keys(base)) inserted[field] = storedValue(base[field]);
+  for (const operator of Object.keys(update)) {
+    const fields = update[operator];
+    if ((operator !== '$set' && operator !== '$setOnInsert') || !isPlainObject(fields)) return null;
+    for (const field of Object.keys(fields)) {
+      if (!isTopLevelField(field)) return null;
+      inserted[field] = storedValue(fields[field]);
+    }
+  }
+  return inserted;
+}
