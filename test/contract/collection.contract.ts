@@ -168,7 +168,12 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
     });
 
     describe('the driver\'s semantics the adapters must share', () => {
-      const plain = () => database.collection<Document>('contractPlain');
+      // A collection of its own per case: MongoDB's dropDatabase also drops indexes, the in-process one keeps their definitions.
+      let plainName = '';
+      beforeEach(() => {
+        plainName = `contractPlain${Math.random().toString(36).slice(2, 10)}`;
+      });
+      const plain = () => database.collection<Document>(plainName);
 
       it('upserts from the filter\'s equality fields plus $setOnInsert, and leaves an existing document alone', async () => {
         const first = await plain().updateOne({ _id: 'd1' }, { $setOnInsert: { a: 1 }, $set: { b: 2 } }, { upsert: true });
