@@ -218,6 +218,8 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
           { deleteOne: { filter: { _id: 'new' } } },
         ]);
         expect(result).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedCount: 1, deletedCount: 1 });
+        // A batch whose events touch nothing here is empty: nothing changes, nothing fails.
+        expect(await plain().bulkWrite([])).toEqual({ matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 });
       });
 
       it('deletes one or many, and dropDatabase empties every collection', async () => {

@@ -89,6 +89,8 @@ export class MongoReadModelCollection<T extends Document = Document> implements 
   }
 
   bulkWrite(operations: AnyBulkWriteOperation[], options: { ordered?: boolean } = {}): Promise<BulkWriteResult> {
+    // The driver refuses an empty batch ("Batch cannot be empty"); the port's answer is "nothing changed".
+    if (operations.length === 0) return Promise.resolve({ matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 });
     return translating(async () => {
       const result = await this.collection.bulkWrite(operations as mongodb.AnyBulkWriteOperation<MongoDocument>[], { ordered: options.ordered ?? true });
       return { matchedCount: result.matchedCount, modifiedCount: result.modifiedCount, upsertedCount: result.upsertedCount, deletedCount: result.deletedCount };
