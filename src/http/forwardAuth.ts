@@ -48,11 +48,15 @@ const tokenMatcher = (expected: string): ((presented: string | undefined) => boo
   return (presented) => presented !== undefined && timingSafeEqual(digest(presented), wanted);
 };
 
+// Written with node's own writeHead/end, as one string: express's res.json adds an ETag hash and a second write per response.
+function answer(res: Response, status: number, headers: Record<string, string>, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+}
+
 function deny(res: Response, status: 401 | 403, reason: ForwardAuthFailure): void {
-  res.status(status).setHeader('x-auth-failure', reason);
-  if (status === 401) res.setHeader('www-authenticate', `Bearer realm="keyhub", error="invalid_token"`);
-  res.setHeader('cache-control', 'no-store');
-  res.json({ valid: false, reason });
+  const headers: Record<string, string> = { 'x-auth-failure': reason };
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="keyhub", error="invalid_token"';
+  answer(res, status, headers, { valid: false, reason });
 }
 
 /**
@@ -64,11 +68,7 @@ function deny(res: Response, status: 401 | 403, reason: ForwardAuthFailure): voi
 export function mountForwardAuth(app: Express, options: ForwardAuthOptions): void {
   const gatewayAllowed = options.gatewayToken ? tokenMatcher(options.gatewayToken) : () => true;
   app.use(FORWARD_AUTH_PATH, (req: Request, res: Response, next) => {
-    if (!options.isReady()) {
-      res.status(503).setHeader('retry-after', '1');
-      res.json({ valid: false, reason: 'STARTING' });
-      return;
-    }
+    if (!options.isReady()) return answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'STARTING' });
     if (!gatewayAllowed(single(req.headers['x-gateway-token']))) return deny(res, 401, 'GATEWAY_UNAUTHENTICATED');
     const secret = bearerOf(req.headers.authorization);
     if (secret === null) return deny(res, 401, 'MISSING');
@@ -76,10 +76,7 @@ export function mountForwardAuth(app: Express, options: ForwardAuthOptions): voi
       .verify(secret, { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null })
       .then((result) => {
         if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
-        res.setHeader('x-key-id', result.keyId);
-        res.setHeader('x-account-id', result.accountId);
-        res.setHeader('cache-control', 'no-store');
-        res.json({ valid: true, keyId: result.keyId, accountId: result.accountId });
+        answer(res, 200, { 'x-key-id': result.keyId, 'x-account-id': result.accountId }, { valid: true, keyId: result.keyId, accountId: result.accountId });
       }, next);
   });
 }
