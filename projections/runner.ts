@@ -72,6 +72,7 @@ export class ProjectionRunner {
   /** Resolves once the read model reflects every event that was in the log when the runner started. */
   readonly caughtUp: Promise<void>;
   private lastError: unknown = null;
+  private recoveringTo: Position | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -112,8 +113,9 @@ export class ProjectionRunner {
     return this.position;
   }
 
+  /** False while the engines fail, and after they answer again until the events missed meanwhile are applied. */
   get healthy(): boolean {
-    return this.lastError === null;
+    return this.lastError === null && (this.recoveringTo === null || this.reached(this.recoveringTo));
   }
 
   async stop(): Promise<void> {
@@ -153,11 +155,13 @@ export class ProjectionRunner {
   /**
    * After a failure: one round trip to the log and one to the read model before resubscribing.
    * A resumed subscription proves nothing until an event arrives, and a quiet log would keep the
-   * instance "not ready" for good; the probe clears the error as soon as both engines answer.
+   * instance "not ready" for good; the probe clears the error as soon as both engines answer, and
+   * the instance is healthy again once it has applied the log up to where it stood at the probe.
    */
   private async probeEngines(): Promise<void> {
-    for await (const _newest of this.store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break;
+    const newest = await this.lastLogPosition();
     await this.database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID });
+    this.recoveringTo = newest; // what other instances wrote during the outage must be applied before this one serves again
     this.lastError = null;
     this.logger.info({ checkpoint: this.position && { commit: this.position.commit.toString(), prepare: this.position.prepare.toString() } }, 'engines answer again; projection resumes from the checkpoint');
   }

@@ -1,8 +1,9 @@
 import pino from 'pino';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
+import type { Collection, Database, Document } from '../../src/application/ports/collection';
 import type { AllStreamSubscription, EventStore, ResolvedEvent } from '../../src/application/ports/eventStore';
-import { EventStoreUnavailableError } from '../../src/application/ports/eventStore';
+import { EventStoreUnavailableError, jsonEvent } from '../../src/application/ports/eventStore';
 import { accountDecider } from '../../src/application/apiKeyCommands';
 import { aggregateStream } from '../../src/application/commandHandler';
 import { accountStream } from '../../src/application/streams';
@@ -81,12 +82,35 @@ class OutageEventStore implements EventStore {
   }
 }
 
+/** The in-process read model, with projection batches made slow on demand (a busy MongoDB), so that catching up takes a while. */
+function slowableReadModel(): { database: Database; slow: { on: boolean } } {
+  const inner = new InProcessDatabase();
+  const slow = { on: false };
+  const database: Database = {
+    collection: <T extends Document>(name: string): Collection<T> => {
+      const collection = inner.collection<T>(name);
+      return new Proxy(collection, {
+        get: (target, property, receiver) =>
+          property === 'bulkWrite'
+            ? async (...args: Parameters<Collection<T>['bulkWrite']>) => {
+                if (slow.on) await new Promise((resolve) => setTimeout(resolve, 25));
+                return target.bulkWrite(...args);
+              }
+            : Reflect.get(target, property, receiver),
+      });
+    },
+    dropDatabase: () => inner.dropDatabase(),
+  };
+  return { database, slow };
+}
+
 const CREATE = 'mutation($name: String!) { createApiKey(input: { name: $name, acceptTerms: true }) { apiKey { id name version } } }';
 const LIST = '{ apiKeys(first: 50) { totalCount nodes { name version } } }';
 
 
 describe('Engine faults: the service on engines that go down and come back', () => {
   let store: OutageEventStore;
+  let readModel: ReturnType<typeof slowableReadModel>;
   let keyhub: Keyhub;
   let token: string;
   const readyz = async () => (await fetch(keyhub.url.replace(/\/graphql$/, '/readyz'))).status;
@@ -96,9 +120,10 @@ describe('Engine faults: the service on engines that go down and come back', () 
   beforeAll(async () => {
     store = new OutageEventStore();
     store.down = true; // the engine is down when the service starts
+    readModel = slowableReadModel();
     const engines = async (): Promise<Engines> => ({
       store,
-      readModel: new InProcessDatabase(),
+      readModel: readModel.database,
       names: { eventStore: 'outage-simulating store', readModel: 'in-process' },
       external: true,
       probe: async () => {
@@ -136,8 +161,14 @@ describe('Engine faults: the service on engines that go down and come back', () 
   it('goes not-ready when the connection is lost at run time, and resumes from its checkpoint without losing or repeating events', async () => {
     store.goDown();
     await until(async () => (await readyz()) === 503);
+    // Meanwhile other instances keep writing to the log: this one must apply all of it before it is ready again.
+    const limits = Array.from({ length: 2000 }, (_, i) => jsonEvent({ type: 'AccountKeyLimitSet', data: { accountId: 'acct-faults', limit: i + 1, occurredAt: new Date().toISOString() } }));
+    for (let i = 0; i < limits.length; i += 100) await store.inner.appendToStream(accountStream('acct-faults'), limits.slice(i, i + 100));
+    readModel.slow.on = true;
     store.down = false;
-    await until(async () => (await readyz()) === 200);
+    await until(async () => (await readyz()) === 200, 15_000, 5);
+    expect((await call('{ accountQuota { limit } }')).data?.accountQuota.limit).toBe(2000);
+    readModel.slow.on = false;
     expect((await call(CREATE, { name: 'after-outage' })).data?.createApiKey.apiKey.name).toBe('after-outage');
     const list = (await call(LIST)).data?.apiKeys;
     expect(list.totalCount).toBe(2);
