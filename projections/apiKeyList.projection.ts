@@ -62,6 +62,12 @@ export function projectApiKeyList(projected: ProjectedEvent): AnyBulkWriteOperat
       return change({ scope: event.data.scope, ipAllowlist: [...event.data.ipAllowlist] });
     case 'ApiKeyDeleted':
       return change({ deletedAt: at });
+    case 'ApiKeyRotated':
+      return change({ maskedKey: event.data.maskedKey });
+    case 'ApiKeyExpiryUpdated':
+      return change({ expiresAt: date(event.data.expiresAt) });
+    case 'ApiKeyLeakReported':
+      return change({}); // a version of its own; the status change follows as its own event
     default:
       return assertNever(event);
   }

@@ -35,7 +35,11 @@ export interface ApiKeyDocument {
   revision: number;
 }
 
-/** One per secret hash: what verification needs, found with a single lookup by `_id`. */
+/**
+ * One per secret hash: what verification needs, found with a single lookup by `_id`. A rotated key
+ * has two or more (its current secret's and the rotated-out ones', the latter with `graceUntil`);
+ * every change of the key is applied to all of them.
+ */
 export interface KeyIndexDocument {
   [field: string]: unknown;
   /** SHA-256 of the secret, hex. */
@@ -48,6 +52,8 @@ export interface KeyIndexDocument {
   expiresAt: Date | null;
   /** A deleted key's entry stays as a tombstone so that a late replay cannot revive it. */
   deleted: boolean;
+  /** Set on a rotated-out secret's entry: it verifies until then, and is NOT_FOUND after. Null (or absent) for the current secret. */
+  graceUntil?: Date | null;
   revision: number;
 }
 
@@ -71,5 +77,6 @@ export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [fi
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, createdAt: -1 } },
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, lastUsedAt: -1 } },
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, nameSort: 1 } },
-  { collection: COLLECTIONS.keyIndex, keys: { keyId: 1 }, unique: true },
+  // Not unique: a rotated key has an entry per live secret hash.
+  { collection: COLLECTIONS.keyIndex, keys: { keyId: 1 } },
 ];

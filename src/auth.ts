@@ -30,7 +30,7 @@ export class JwtAuthenticator {
     if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
       throw new DomainError('UNAUTHENTICATED', 'roles must be an array of strings');
     }
-    return { sub, accountId: account, roles, requestId };
+    return { sub, accountId: account, roles, requestId, ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}) };
   }
 
   /** Issues a token (for local development and tests). */

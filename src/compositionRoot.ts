@@ -7,13 +7,15 @@ import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
 import { KeyVerifier, VerificationCache } from './application/keyVerifier';
+import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeed';
+import { LiveFeeds } from './application/liveFeeds';
 import type { Database } from './application/ports/collection';
 import type { EventStore } from './application/ports/eventStore';
 import { UsageRecorder } from './application/usageRecorder';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
 import type { Config } from './config';
-import { createKeyhubPubSub, pubSubSink } from './graphql/pubsub';
+import { createKeyhubPubSub, pubSubLiveSource, pubSubSink } from './graphql/pubsub';
 import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
@@ -132,6 +134,8 @@ export async function startKeyhub(
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
     verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage, Date.now, verificationCache),
+    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS),
+    leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
   };
 
   let ready = false;
@@ -141,6 +145,8 @@ export async function startKeyhub(
     authenticator: jwt,
     logger,
     isReady: () => ready && runner.healthy,
+    trustProxy: config.TRUST_PROXY,
+    webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
     routes: (app) => mountForwardAuth(app, { verifier: services.verifier, isReady: () => ready && runner.healthy, gatewayToken: config.FORWARD_AUTH_TOKEN }),
   });
 

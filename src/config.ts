@@ -15,6 +15,15 @@ const schema = z.object({
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),
   MONGODB_DB: z.string().min(1).default('keyhub'),
+  // Leak reports (unauthenticated) allowed per client address per minute.
+  LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
+  // Express's "trust proxy" (e.g. `loopback`, `10.0.0.0/8`, a hop count): which X-Forwarded-For to believe for the client address. Unset: the socket's peer.
+  TRUST_PROXY: z.string().optional(),
+  // graphql-ws: ping interval, and the time a pong may take before the connection is dropped.
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
+  // Live events buffered for one subscription while its client is not reading; past this it is disconnected (and can resume with its cursor).
+  WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** When set, GET /auth (forward auth) requires it in X-Gateway-Token. */
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
 });

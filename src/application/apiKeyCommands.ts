@@ -5,21 +5,22 @@ import { decide } from '../domain/apiKey/decide';
 import type { ApiKeyEvent, KeyStatus } from '../domain/apiKey/events';
 import type { ApiKeyState } from '../domain/apiKey/state';
 import { evolve, initialState } from '../domain/apiKey/state';
-import { DomainError, notFound } from '../domain/errors';
+import { DomainError, badInput, notFound } from '../domain/errors';
 import type { AccessScopeInput } from '../domain/rules/scope';
-import { SECRET_RANDOM_BYTES, fingerprintOf, secretFromRandomBytes } from '../domain/secret';
+import { SECRET_RANDOM_BYTES, fingerprintOf, isWellFormedSecret, secretFromRandomBytes } from '../domain/secret';
 import type { Instant } from '../domain/time';
 import { toInstant } from '../domain/time';
-import type { ApiKeyDocument } from '../../projections/readModel';
+import type { ApiKeyDocument, KeyIndexDocument } from '../../projections/readModel';
 import { COLLECTIONS } from '../../projections/readModel';
 import type { Caller } from './caller';
+import { LEAK_REPORTER } from './caller';
 import type { Decider } from './commandHandler';
 import { aggregateStream, handleCommand } from './commandHandler';
 import type { Database } from './ports/collection';
 import type { EventStore, Position } from './ports/eventStore';
 import { NO_STREAM } from './ports/eventStore';
 import type { EventMetadata } from './streams';
-import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toEventData } from './streams';
+import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toChainedEventData } from './streams';
 import type { ApiKeyView, QuotaView } from './views';
 import { viewFromSnapshot } from './views';
 import type { ApiKeyQueries } from './apiKeyQueries';
@@ -92,7 +93,7 @@ export class ApiKeyCommands {
     const keyStream = apiKeyStream(command.data.keyId);
     let position: Position | undefined;
     try {
-      position = (await deps.store.appendToStream(keyStream, events.map((event) => toEventData(event, this.metadata(caller))), { expectedRevision: NO_STREAM })).position;
+      position = (await deps.store.appendToStream(keyStream, toChainedEventData(events, this.metadata(caller), null), { expectedRevision: NO_STREAM })).position;
     } catch (error) {
       await this.releaseSlot(caller, command.data.keyId).catch(() => undefined); // the sweep reclaims it otherwise
       throw error;
@@ -117,6 +118,39 @@ export class ApiKeyCommands {
 
   updateScope(caller: Caller, id: string, scope: AccessScopeInput, ipAllowlist: readonly string[] | null | undefined, expectedVersion?: number | null): Promise<ApiKeyView> {
     return this.change(caller, { type: 'UpdateScope', data: { ...this.target(caller, id, expectedVersion), scope, ipAllowlist } });
+  }
+
+  /**
+   * Gives the key a new secret, returned here once. The old one keeps verifying until the grace
+   * period ends (at once for 0).
+   */
+  async rotate(caller: Caller, id: string, gracePeriodSeconds: number, expectedVersion?: number | null): Promise<{ apiKey: ApiKeyView; secret: string; previousSecretValidUntil: Date }> {
+    const secret = secretFromRandomBytes(this.deps.randomBytes(SECRET_RANDOM_BYTES));
+    const apiKey = await this.change(caller, {
+      type: 'RotateApiKey',
+      data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) },
+    });
+    return { apiKey, secret, previousSecretValidUntil: new Date(apiKey.updatedAt.getTime() + gracePeriodSeconds * 1000) };
+  }
+
+  /** Sets, moves (to a future instant) or, with null, clears the key's expiry. */
+  updateExpiry(caller: Caller, id: string, expiresAt: Date | null | undefined, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'UpdateExpiry', data: { ...this.target(caller, id, expectedVersion), expiresAt: expiresAt ? toInstant(expiresAt) : null } });
+  }
+
+  /**
+   * A secret reported leaked, by anyone who holds it: the key whose live secret it is gets
+   * disabled with reason LEAKED. Resolves the same way whether or not such a key exists; only
+   * text that is not one of our secrets at all (the checksum tells) is refused.
+   */
+  async reportLeak(secret: string, requestId: string): Promise<void> {
+    if (!isWellFormedSecret(secret)) throw badInput('secret', 'secret is not a keyhub secret (sk- followed by 49 letters and digits with a valid checksum)');
+    const reported = fingerprintOf(secret);
+    const entry = await this.deps.readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex).findOne({ _id: reported.secretHash });
+    if (!entry || entry.deleted) return;
+    const reporter: Caller = { sub: LEAK_REPORTER, accountId: entry.accountId, roles: [], requestId };
+    const result = await this.run(reporter, { type: 'ReportLeakedKey', data: { ...this.target(reporter, entry.keyId), reported } });
+    await this.settle(result.position);
   }
 
   async delete(caller: Caller, id: string, expectedVersion?: number | null): Promise<{ id: string; deletedAt: Date }> {

@@ -7,11 +7,12 @@ import type { ApiKeyListFilter, ApiKeyOrder } from '../../projections/apiKeyList
 import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../projections/apiKeyListQuery';
 import type { AccountDocument, ApiKeyDocument } from '../../projections/readModel';
 import { COLLECTIONS } from '../../projections/readModel';
+import type { HistoryVerificationView } from './auditTrail';
+import { readKeyEvents, verifyKeyHistory } from './auditTrail';
 import type { Caller } from './caller';
 import type { Database } from './ports/collection';
 import type { EventStore, RecordedEvent } from './ports/eventStore';
-import { StreamNotFoundError } from './ports/eventStore';
-import { apiKeyStream, toDomainEvent } from './streams';
+import { toDomainEvent } from './streams';
 import type { ApiKeyEventView, ApiKeyView, QuotaView } from './views';
 import { eventView, viewFromDocument, viewFromSnapshot } from './views';
 
@@ -93,13 +94,14 @@ export class ApiKeyQueries {
     return viewFromSnapshot(state.key, lastUsedAt);
   }
 
-  private async readKeyStream(id: string): Promise<RecordedEvent[]> {
-    const events: RecordedEvent[] = [];
-    try {
-      for await (const resolved of this.store.readStream(apiKeyStream(id))) if (resolved.event) events.push(resolved.event);
-    } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
-    }
-    return events;
+  /** Recomputes the hash chain of a key of the caller's account: was any of its stored events edited? */
+  async verifyHistory(caller: Caller, id: string): Promise<HistoryVerificationView> {
+    const recorded = await this.readKeyStream(id);
+    if (recorded[0]?.data['accountId'] !== caller.accountId) throw notFound();
+    return verifyKeyHistory(id, recorded);
+  }
+
+  private readKeyStream(id: string): Promise<RecordedEvent[]> {
+    return readKeyEvents(this.store, id);
   }
 }

@@ -5,8 +5,13 @@ export interface Caller {
   readonly roles: readonly string[];
   /** Correlates the events and log lines of one request. */
   readonly requestId: string;
+  /** When the caller's token expires (epoch milliseconds); live connections close then. */
+  readonly expiresAtMs?: number;
 }
 
 export const ROLE_GATEWAY = 'gateway';
 export const ROLE_ADMIN = 'admin';
 export const hasRole = (caller: Caller, role: string): boolean => caller.roles.includes(role);
+
+/** The actor recorded for a leak report: the reporter is anonymous. */
+export const LEAK_REPORTER = 'anonymous:leak-report';

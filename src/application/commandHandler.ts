@@ -2,7 +2,7 @@ import { DomainError } from '../domain/errors';
 import type { AppendResult, EventStore, Position } from './ports/eventStore';
 import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
 import type { DomainEventShape, EventMetadata } from './streams';
-import { toDomainEvent, toEventData } from './streams';
+import { chainLinkOf, toChainedEventData, toDomainEvent } from './streams';
 
 export interface Decider<State, Command, Event extends DomainEventShape> {
   decide(command: Command, state: State): Event[];
@@ -27,24 +27,29 @@ export interface HandleOptions {
   retriesOnConflict: number;
 }
 
-/** Reads a stream and folds it into state. Returns the state and the stream's revision (null: no stream). */
+/**
+ * Reads a stream and folds it into state. Returns the state, the stream's revision (null: no
+ * stream) and the last event's hash chain link, which the next append continues from.
+ */
 export async function aggregateStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
   decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
-): Promise<{ state: State; revision: bigint | null }> {
+): Promise<{ state: State; revision: bigint | null; lastLink: string | null }> {
   let state = decider.initialState();
   let revision: bigint | null = null;
+  let lastLink: string | null = null;
   try {
     for await (const resolved of store.readStream(streamName)) {
       if (!resolved.event) continue;
       state = decider.evolve(state, toDomainEvent<Event>(resolved.event));
       revision = resolved.event.revision;
+      lastLink = chainLinkOf(resolved.event) ?? null;
     }
   } catch (error) {
     if (!(error instanceof StreamNotFoundError)) throw error;
   }
-  return { state, revision };
+  return { state, revision, lastLink };
 }
 
 /**
@@ -60,14 +65,14 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
   options: HandleOptions,
 ): Promise<HandledCommand<State, Event>> {
   for (let attempt = 0; ; attempt += 1) {
-    const { state, revision } = await aggregateStream(store, streamName, decider);
+    const { state, revision, lastLink } = await aggregateStream(store, streamName, decider);
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, position: null };
     let appended: AppendResult;
     try {
       appended = await store.appendToStream(
         streamName,
-        events.map((event) => toEventData(event, options.metadata)),
+        toChainedEventData(events, options.metadata, lastLink),
         { expectedRevision: revision ?? NO_STREAM },
       );
     } catch (error) {

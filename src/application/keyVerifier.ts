@@ -129,6 +129,7 @@ export class KeyVerifier {
       expiresAtMs: entry.expiresAt === null ? null : entry.expiresAt.getTime(),
       scope: entry.scope,
       allowsIp: compileIpAllowlist(entry.ipAllowlist),
+      graceUntilMs: entry.graceUntil ? entry.graceUntil.getTime() : null,
     };
     this.cache?.store(hash, key, generation);
     return this.check(key, request);

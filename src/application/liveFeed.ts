@@ -1,5 +1,7 @@
+import type { StatusReason } from '../domain/apiKey/events';
 import { isApiKeyEvent } from '../domain/apiKey/events';
 import type { ProjectedEvent } from '../../projections/projectedEvent';
+import type { Position } from './ports/eventStore';
 import type { ApiKeyEventView } from './views';
 import { eventView } from './views';
 
@@ -9,8 +11,12 @@ export interface KeyStatusChangeView {
   keyId: string;
   accountId: string;
   status: KeyState;
+  /** Why a key was disabled or enabled (OWNER or LEAKED); null for creation and deletion. */
+  reason: StatusReason | null;
   occurredAt: Date;
   version: number;
+  /** The event's place in the log: the live feed's cursor. */
+  position: Position;
 }
 
 export interface LiveFeedSink {
@@ -32,6 +38,29 @@ function statusAfter(event: ApiKeyEventView): KeyState | null {
   }
 }
 
+/** What one event of the log means for the live feeds: null for events that are not a key's lifecycle. */
+export function feedItemsOf(event: ProjectedEvent): { event: ApiKeyEventView; statusChange: KeyStatusChangeView | null } | null {
+  if (!isApiKeyEvent(event)) return null;
+  const view = eventView(event);
+  const status = statusAfter(view);
+  const reason = view.data['reason'];
+  return {
+    event: view,
+    statusChange:
+      status === null
+        ? null
+        : {
+            keyId: view.keyId,
+            accountId: view.accountId,
+            status,
+            reason: reason === 'OWNER' || reason === 'LEAKED' ? reason : null,
+            occurredAt: view.occurredAt,
+            version: view.version,
+            position: view.position,
+          },
+  };
+}
+
 /**
  * Turns the events the projection has just applied into the live feeds. Fed from the read side,
  * never from the mutation code path, so every instance on a shared log pushes the same events in
@@ -39,10 +68,9 @@ function statusAfter(event: ApiKeyEventView): KeyState | null {
  */
 export function publishApplied(events: readonly ProjectedEvent[], sink: LiveFeedSink): void {
   for (const event of events) {
-    if (!isApiKeyEvent(event)) continue;
-    const view = eventView(event);
-    sink.apiKeyEvent(view.accountId, view);
-    const status = statusAfter(view);
-    if (status) sink.keyStatusChanged(view.accountId, { keyId: view.keyId, accountId: view.accountId, status, occurredAt: view.occurredAt, version: view.version });
+    const items = feedItemsOf(event);
+    if (!items) continue;
+    sink.apiKeyEvent(items.event.accountId, items.event);
+    if (items.statusChange) sink.keyStatusChanged(items.statusChange.accountId, items.statusChange);
   }
 }

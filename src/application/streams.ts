@@ -1,3 +1,4 @@
+import { chainLinks } from '../domain/audit/hashChain';
 import type { EventData, JSONObject, RecordedEvent } from './ports/eventStore';
 import { jsonEvent } from './ports/eventStore';
 
@@ -29,6 +30,20 @@ export interface DomainEventShape {
 
 export const toEventData = (event: DomainEventShape, metadata: EventMetadata): EventData =>
   jsonEvent({ type: event.type, data: event.data as JSONObject, metadata });
+
+/** Where an event's hash chain link travels: in its metadata, beside who caused it. */
+export const CHAIN_LINK_FIELD = 'chainLink';
+
+export const chainLinkOf = (recorded: { metadata?: JSONObject | undefined }): string | undefined => {
+  const link = recorded.metadata?.[CHAIN_LINK_FIELD];
+  return typeof link === 'string' ? link : undefined;
+};
+
+/** Events to append after a stream's last event (whose link is `previousLink`; null for a new stream), each with its chain link. */
+export function toChainedEventData(events: readonly DomainEventShape[], metadata: EventMetadata, previousLink: string | null): EventData[] {
+  const links = chainLinks(previousLink, events);
+  return events.map((event, index) => toEventData(event, { ...metadata, [CHAIN_LINK_FIELD]: links[index] as string }));
+}
 
 export const toDomainEvent = <E extends DomainEventShape>(recorded: RecordedEvent): E => ({ type: recorded.type, data: recorded.data }) as unknown as E;
 

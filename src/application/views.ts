@@ -2,7 +2,7 @@ import type { ApiKeySnapshot } from '../domain/apiKey/state';
 import type { AccessScope } from '../domain/rules/scope';
 import type { ApiKeyDocument } from '../../projections/readModel';
 import type { JSONObject, Position } from './ports/eventStore';
-import { keyIdOfStream } from './streams';
+import { chainLinkOf, keyIdOfStream } from './streams';
 
 /** A key as the API returns it, whether read from the read model or rebuilt from events. */
 export interface ApiKeyView {
@@ -67,10 +67,12 @@ export interface ApiKeyEventView {
   actor: string;
   data: JSONObject;
   position: Position;
+  /** The event's hash chain link (see src/domain/audit/hashChain.ts); null for an event written without one. */
+  chainLink: string | null;
 }
 
 // What the event data holds for the service's own use and a history reader does not need.
-const INTERNAL_FIELDS = new Set(['secretHash', 'keyId', 'accountId', 'occurredAt']);
+const INTERNAL_FIELDS = new Set(['secretHash', 'previousSecretHash', 'keyId', 'accountId', 'occurredAt']);
 
 export function eventView(event: {
   id: string;
@@ -92,6 +94,7 @@ export function eventView(event: {
     actor: typeof actor === 'string' ? actor : 'system',
     data: Object.fromEntries(Object.entries(event.data).filter(([field]) => !INTERNAL_FIELDS.has(field))),
     position: event.position,
+    chainLink: chainLinkOf(event) ?? null,
   };
 }
 

@@ -2,7 +2,7 @@
  * The product's error taxonomy. Domain code throws these; exactly one boundary
  * (src/graphql/errors.ts) maps them to GraphQL `extensions.code`.
  */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'UNAUTHENTICATED';
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
 
 export class DomainError extends Error {
   constructor(

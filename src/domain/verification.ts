@@ -13,6 +13,11 @@ export interface VerifiableKey {
   readonly expiresAtMs: number | null;
   readonly scope: AccessScope;
   readonly allowsIp: IpMatcher;
+  /**
+   * Set when the secret was rotated out (epoch milliseconds): it verifies until then, and is
+   * unknown after. Null or absent for a key's current secret.
+   */
+  readonly graceUntilMs?: number | null;
 }
 
 export interface VerificationRequest {
@@ -23,15 +28,26 @@ export interface VerificationRequest {
   readonly nowMs: number;
 }
 
+/** `rotationDeadlineMs`: the presented secret was rotated out and stops verifying then (epoch milliseconds), so gateways can warn callers. */
 export type VerificationResult =
-  | { readonly valid: true; readonly reason: null; readonly keyId: string; readonly accountId: string; readonly scope: AccessScope }
-  | { readonly valid: false; readonly reason: VerifyFailure; readonly keyId: string | null; readonly accountId: string | null; readonly scope: AccessScope | null };
+  | { readonly valid: true; readonly reason: null; readonly keyId: string; readonly accountId: string; readonly scope: AccessScope; readonly rotationDeadlineMs: number | null }
+  | {
+      readonly valid: false;
+      readonly reason: VerifyFailure;
+      readonly keyId: string | null;
+      readonly accountId: string | null;
+      readonly scope: AccessScope | null;
+      readonly rotationDeadlineMs: number | null;
+    };
 
-export const unknownKey = (reason: 'MALFORMED' | 'NOT_FOUND'): VerificationResult => ({ valid: false, reason, keyId: null, accountId: null, scope: null });
+export const unknownKey = (reason: 'MALFORMED' | 'NOT_FOUND'): VerificationResult => ({ valid: false, reason, keyId: null, accountId: null, scope: null, rotationDeadlineMs: null });
 
 /** The checks, in the order a caller would fix them: the key's own state first, then the request's origin and target. */
 export function checkAccess(key: VerifiableKey, request: VerificationRequest): VerificationResult {
-  const known = { keyId: key.keyId, accountId: key.accountId, scope: key.scope };
+  const graceUntilMs = key.graceUntilMs ?? null;
+  // A rotated-out secret past its grace period is as unknown as one never issued.
+  if (graceUntilMs !== null && graceUntilMs <= request.nowMs) return unknownKey('NOT_FOUND');
+  const known = { keyId: key.keyId, accountId: key.accountId, scope: key.scope, rotationDeadlineMs: graceUntilMs };
   if (key.status !== 'ENABLED') return { valid: false, reason: 'DISABLED', ...known };
   if (key.expiresAtMs !== null && key.expiresAtMs <= request.nowMs) return { valid: false, reason: 'EXPIRED', ...known };
   if (!key.allowsIp(request.clientIp)) return { valid: false, reason: 'IP_NOT_ALLOWED', ...known };

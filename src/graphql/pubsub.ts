@@ -1,5 +1,6 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { KeyStatusChangeView, LiveFeedSink } from '../application/liveFeed';
+import type { LiveSource } from '../application/liveFeeds';
 import type { ApiKeyEventView } from '../application/views';
 
 /** Topics are routed by account, so a subscriber only ever receives its own account's events. */
@@ -15,4 +16,9 @@ export const createKeyhubPubSub = (): KeyhubPubSub => createPubSub<Topics>();
 export const pubSubSink = (pubSub: KeyhubPubSub): LiveFeedSink => ({
   apiKeyEvent: (accountId, event) => pubSub.publish('API_KEY_EVENTS', accountId, event),
   keyStatusChanged: (accountId, change) => pubSub.publish('KEY_STATUS_CHANGED', accountId, change),
+});
+
+export const pubSubLiveSource = (pubSub: KeyhubPubSub): LiveSource => ({
+  apiKeyEvents: (accountId) => pubSub.subscribe('API_KEY_EVENTS', accountId),
+  keyStatusChanges: (accountId) => pubSub.subscribe('KEY_STATUS_CHANGED', accountId),
 });

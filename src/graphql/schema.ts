@@ -4,10 +4,11 @@ import type { KeyhubPubSub } from './pubsub';
 import { createKeyhubPubSub } from './pubsub';
 import { AccountResolver } from './resolvers/account.resolver';
 import { ApiKeyResolver } from './resolvers/apiKey.resolver';
-import { LiveFeedResolver } from './resolvers/liveFeed.resolver';
+import { KeyCareResolver } from './resolvers/keyCare.resolver';
+import { KeyStatusChangeResolver, LiveFeedResolver } from './resolvers/liveFeed.resolver';
 import { VerificationResolver } from './resolvers/verification.resolver';
 
-export const RESOLVERS = [ApiKeyResolver, AccountResolver, VerificationResolver, LiveFeedResolver] as const;
+export const RESOLVERS = [ApiKeyResolver, AccountResolver, VerificationResolver, LiveFeedResolver, KeyStatusChangeResolver, KeyCareResolver] as const;
 
 /** One schema object serves HTTP and WebSocket. `validate: false`: input rules live in the domain, not in decorators. */
 export function buildKeyhubSchema(pubSub: KeyhubPubSub = createKeyhubPubSub()): Promise<GraphQLSchema> {

@@ -12,9 +12,12 @@ import { WebSocketServer } from 'ws';
 import type { Caller } from '../application/caller';
 import type { JwtAuthenticator } from '../auth';
 import { DomainError } from '../domain/errors';
+import { isAnonymousRequest } from '../graphql/anonymousOperations';
 import type { GraphQLContext, Services } from '../graphql/context';
+import { createContext } from '../graphql/context';
 import { formatError, logUnexpectedErrors } from '../graphql/errors';
 import type { Logger } from '../logger';
+import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
 
 export interface HttpDependencies {
   schema: GraphQLSchema;
@@ -25,6 +28,10 @@ export interface HttpDependencies {
   isReady: () => boolean;
   /** Extra routes (e.g. forward-auth) mounted before /graphql. */
   routes?: (app: express.Express) => void;
+  /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
+  trustProxy?: string | undefined;
+  /** graphql-ws: ping interval (a pong must come within it), and subscriptions per connection. */
+  webSocket?: { keepAliveMs: number; maxSubscriptions: number };
 }
 
 export interface HttpApp {
@@ -34,6 +41,10 @@ export interface HttpApp {
   stop(): Promise<void>;
 }
 
+/** TRUST_PROXY as express takes it: a hop count, true/false, or addresses and names (`loopback, 10.0.0.0/8`). */
+const trustProxySetting = (value: string): number | boolean | string =>
+  /^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value === 'false' ? false : value;
+
 const requestIdOf = (header: string | string[] | undefined): string =>
   typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 
@@ -42,6 +53,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const { schema, services, authenticator, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', trustProxySetting(deps.trustProxy));
+  const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
   const server = createServer(app);
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
@@ -52,14 +65,23 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         const authorization = ctx.connectionParams?.authorization;
         try {
           ctx.extra.caller = await authenticator.authenticate(typeof authorization === 'string' ? authorization : null, randomUUID());
-          return true;
         } catch {
           return false; // closes with 4403 Forbidden
         }
+        closeWhenTokenExpires(ctx.extra.socket, ctx.extra.caller.expiresAtMs);
+        return true;
       },
-      context: (ctx): GraphQLContext => ({ caller: ctx.extra.caller as Caller, services }),
+      onSubscribe: (ctx) => subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions),
+      context: (ctx): GraphQLContext =>
+        createContext(ctx.extra.caller ?? null, services, {
+          clientAddress: ctx.extra.request.socket.remoteAddress ?? null,
+          requestId: ctx.extra.caller?.requestId ?? randomUUID(),
+          connection: { cutOffSlowConsumer: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON) },
+        }),
     },
     wsServer,
+    // graphql-ws pings at this interval and drops a connection whose pong does not come within it.
+    webSocket.keepAliveMs,
   );
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -90,8 +112,11 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       context: async ({ req, res }) => {
         const requestId = requestIdOf(req.headers['x-request-id']);
         res.setHeader('x-request-id', requestId);
+        const transport = { clientAddress: req.ip ?? null, connection: null, requestId };
+        // Only a request for anonymous fields alone (reportLeakedKey) may come without a token; all else is refused here, as always.
+        if (!req.headers.authorization && isAnonymousRequest(req.body)) return createContext(null, services, transport);
         try {
-          return { caller: await authenticator.authenticate(req.headers.authorization, requestId), services };
+          return createContext(await authenticator.authenticate(req.headers.authorization, requestId), services, transport);
         } catch (error) {
           const message = error instanceof DomainError ? error.message : 'authentication failed';
           throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });

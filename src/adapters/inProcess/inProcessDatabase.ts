@@ -118,6 +118,14 @@ export class InProcessCollection<T extends Document = Document> implements Colle
         result.matchedCount += outcome.matchedCount;
         result.modifiedCount += outcome.modifiedCount;
         result.upsertedCount += outcome.upsertedCount;
+      } else if ('updateMany' in operation) {
+        const { filter, update } = operation.updateMany;
+        const query = new Query(filter, {});
+        for (const doc of [...this.candidates(filter)].filter((candidate) => query.test(candidate))) {
+          const outcome = this.updateOneSync({ _id: doc['_id'] }, update, false);
+          result.matchedCount += outcome.matchedCount;
+          result.modifiedCount += outcome.modifiedCount;
+        }
       } else if ('replaceOne' in operation) {
         const { filter, replacement, upsert } = operation.replaceOne;
         const found = this.firstMatch(filter);

@@ -28,6 +28,7 @@ export interface UpdateResult {
 
 export type AnyBulkWriteOperation =
   | { updateOne: { filter: Filter; update: UpdateFilter; upsert?: boolean } }
+  | { updateMany: { filter: Filter; update: UpdateFilter } }
   | { replaceOne: { filter: Filter; replacement: Document; upsert?: boolean } }
   | { deleteOne: { filter: Filter } }
   | { deleteMany: { filter: Filter } };

@@ -32,4 +32,22 @@ export type SetKeyStatus = KeyCommand<'SetKeyStatus', { status: KeyStatus }>;
 export type UpdateScope = KeyCommand<'UpdateScope', { scope: AccessScopeInput; ipAllowlist?: readonly string[] | null }>;
 export type DeleteApiKey = KeyCommand<'DeleteApiKey', Record<never, never>>;
 
-export type ApiKeyCommand = CreateApiKey | RenameApiKey | UpdateDescription | SetKeyStatus | UpdateScope | DeleteApiKey;
+/** `fingerprint` is the new secret's; the secret itself never reaches the domain. */
+export type RotateApiKey = KeyCommand<'RotateApiKey', { gracePeriodSeconds: number; fingerprint: SecretFingerprint }>;
+export type UpdateExpiry = KeyCommand<'UpdateExpiry', { expiresAt?: Instant | null }>;
+/**
+ * From an unauthenticated reporter: `accountId` is the key's own (found by the hash), and the
+ * hash and mask are those of the reported secret.
+ */
+export type ReportLeakedKey = KeyCommand<'ReportLeakedKey', { reported: SecretFingerprint }>;
+
+export type ApiKeyCommand =
+  | CreateApiKey
+  | RenameApiKey
+  | UpdateDescription
+  | SetKeyStatus
+  | UpdateScope
+  | DeleteApiKey
+  | RotateApiKey
+  | UpdateExpiry
+  | ReportLeakedKey;

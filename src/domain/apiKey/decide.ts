@@ -1,14 +1,16 @@
 import { DomainError, assertNever, badInput, conflict, notFound } from '../errors';
 import { parseDescription } from '../rules/description';
 import { parseExpiry } from '../rules/expiry';
+import { parseGracePeriod } from '../rules/gracePeriod';
 import { parseIpAllowlist } from '../rules/ipAllowlist';
 import { parseKeyName } from '../rules/name';
 import { parseRegion } from '../rules/region';
 import { parseScope, sameList as sameAllowlist, sameScope } from '../rules/scope';
+import { toInstant } from '../time';
 import type { ApiKeyCommand, CreateApiKey } from './commands';
 import type { ApiKeyEvent } from './events';
 import type { ApiKeySnapshot, ApiKeyState } from './state';
-import { versionOf } from './state';
+import { liveSecret, versionOf } from './state';
 
 /**
  * Decides what a command means for a key in a given state: the events to append, or a
@@ -17,7 +19,8 @@ import { versionOf } from './state';
  * expected version.
  *
  * No-ops return no events: renaming to the current name, setting the current description,
- * status, or scope and allowlist.
+ * status, scope and allowlist, or expiry; reporting a secret that no longer verifies, or a key
+ * already reported and still disabled.
  */
 export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[] {
   if (command.type === 'CreateApiKey') return decideCreate(command, state);
@@ -53,6 +56,45 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[
     case 'DeleteApiKey':
       existingKey(command, state);
       return [{ type: 'ApiKeyDeleted', data: base }];
+    case 'RotateApiKey': {
+      const graceSeconds = parseGracePeriod(command.data.gracePeriodSeconds);
+      const key = existingKey(command, state);
+      const { fingerprint } = command.data;
+      if (fingerprint.secretHash === key.secretHash || fingerprint.secretHash === key.previousSecretHash) {
+        throw new DomainError('CONFLICT', 'the new secret must differ from the key\'s secrets');
+      }
+      const graceUntil = toInstant(Date.parse(data.now) + graceSeconds * 1000);
+      const { status, scope, ipAllowlist, expiresAt } = key;
+      return [
+        {
+          type: 'ApiKeyRotated',
+          data: {
+            ...base,
+            secretHash: fingerprint.secretHash,
+            maskedKey: fingerprint.maskedKey,
+            previousSecretHash: key.secretHash,
+            previousMaskedKey: key.maskedKey,
+            graceUntil,
+            status,
+            scope,
+            ipAllowlist,
+            expiresAt,
+          },
+        },
+      ];
+    }
+    case 'UpdateExpiry': {
+      const expiresAt = parseExpiry(command.data.expiresAt, data.now);
+      const key = existingKey(command, state);
+      return expiresAt === key.expiresAt ? [] : [{ type: 'ApiKeyExpiryUpdated', data: { ...base, expiresAt } }];
+    }
+    case 'ReportLeakedKey': {
+      const key = existingKey(command, state);
+      const reportedSecret = liveSecret(key, command.data.reported.secretHash, data.now);
+      if (reportedSecret === null || (key.leakReported && key.status === 'DISABLED')) return [];
+      const reported: ApiKeyEvent = { type: 'ApiKeyLeakReported', data: { ...base, reportedSecret, maskedKey: command.data.reported.maskedKey } };
+      return key.status === 'ENABLED' ? [reported, { type: 'ApiKeyStatusChanged', data: { ...base, status: 'DISABLED', reason: 'LEAKED' } }] : [reported];
+    }
     default:
       return assertNever(command);
   }

@@ -35,6 +35,35 @@ export type ApiKeyDescriptionUpdated = KeyEvent<'ApiKeyDescriptionUpdated', { de
 export type ApiKeyStatusChanged = KeyEvent<'ApiKeyStatusChanged', { status: KeyStatus; reason: StatusReason }>;
 export type ApiKeyScopeUpdated = KeyEvent<'ApiKeyScopeUpdated', { scope: AccessScope; ipAllowlist: readonly string[] }>;
 export type ApiKeyDeleted = KeyEvent<'ApiKeyDeleted', Record<never, never>>;
+/**
+ * The key got a new secret. The rotated-out secret keeps verifying until `graceUntil` (the
+ * rotation instant itself for no grace). Only hashes are recorded. The key's status, scope,
+ * allowlist and expiry travel along so that the hashed-key index can give the new hash its entry
+ * from this event alone.
+ */
+export type ApiKeyRotated = KeyEvent<
+  'ApiKeyRotated',
+  {
+    secretHash: string;
+    maskedKey: string;
+    previousSecretHash: string;
+    previousMaskedKey: string;
+    graceUntil: Instant;
+    status: KeyStatus;
+    scope: AccessScope;
+    ipAllowlist: readonly string[];
+    expiresAt: Instant | null;
+  }
+>;
+export type ApiKeyExpiryUpdated = KeyEvent<'ApiKeyExpiryUpdated', { expiresAt: Instant | null }>;
+/** Which of the key's live secrets was reported: the current one, or the rotated-out one still in its grace period. */
+export type ReportedSecret = 'CURRENT' | 'PREVIOUS';
+/**
+ * Someone presented one of the key's live secrets as leaked. Followed in the same append by a
+ * status change to DISABLED with reason LEAKED when the key was enabled; a reported PREVIOUS
+ * secret's grace period ends at once.
+ */
+export type ApiKeyLeakReported = KeyEvent<'ApiKeyLeakReported', { reportedSecret: ReportedSecret; maskedKey: string }>;
 
 export type ApiKeyEvent =
   | ApiKeyCreated
@@ -42,7 +71,10 @@ export type ApiKeyEvent =
   | ApiKeyDescriptionUpdated
   | ApiKeyStatusChanged
   | ApiKeyScopeUpdated
-  | ApiKeyDeleted;
+  | ApiKeyDeleted
+  | ApiKeyRotated
+  | ApiKeyExpiryUpdated
+  | ApiKeyLeakReported;
 
 export type ApiKeyEventType = ApiKeyEvent['type'];
 
@@ -53,6 +85,9 @@ export const API_KEY_EVENT_TYPES: readonly ApiKeyEventType[] = [
   'ApiKeyStatusChanged',
   'ApiKeyScopeUpdated',
   'ApiKeyDeleted',
+  'ApiKeyRotated',
+  'ApiKeyExpiryUpdated',
+  'ApiKeyLeakReported',
 ];
 
 export const isApiKeyEvent = (event: { type: string }): event is ApiKeyEvent =>

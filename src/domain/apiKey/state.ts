@@ -1,7 +1,7 @@
 import { assertNever } from '../errors';
 import type { AccessScope } from '../rules/scope';
 import type { Instant } from '../time';
-import type { ApiKeyEvent, KeyStatus } from './events';
+import type { ApiKeyEvent, KeyStatus, ReportedSecret } from './events';
 
 /** A key as its events describe it: what `decide` needs, and what `asOf` shows. */
 export interface ApiKeySnapshot {
@@ -12,6 +12,11 @@ export interface ApiKeySnapshot {
   readonly region: string;
   readonly maskedKey: string;
   readonly secretHash: string;
+  /** The rotated-out secret's hash, live until `graceUntil`; null before the first rotation. */
+  readonly previousSecretHash: string | null;
+  readonly graceUntil: Instant | null;
+  /** Reported leaked since it was last enabled: further reports change nothing until the owner enables it. */
+  readonly leakReported: boolean;
   readonly status: KeyStatus;
   readonly scope: AccessScope;
   readonly ipAllowlist: readonly string[];
@@ -45,6 +50,9 @@ export function evolve(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
         region: data.region,
         maskedKey: data.maskedKey,
         secretHash: data.secretHash,
+        previousSecretHash: null,
+        graceUntil: null,
+        leakReported: false,
         status: 'ENABLED',
         scope: data.scope,
         ipAllowlist: data.ipAllowlist,
@@ -66,9 +74,18 @@ export function evolve(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
     case 'ApiKeyDescriptionUpdated':
       return changed({ description: event.data.description });
     case 'ApiKeyStatusChanged':
-      return changed({ status: event.data.status });
+      return changed({ status: event.data.status, leakReported: event.data.status === 'ENABLED' ? false : state.key.leakReported });
     case 'ApiKeyScopeUpdated':
       return changed({ scope: event.data.scope, ipAllowlist: event.data.ipAllowlist });
+    case 'ApiKeyRotated': {
+      const { secretHash, maskedKey, previousSecretHash, graceUntil } = event.data;
+      return changed({ secretHash, maskedKey, previousSecretHash, graceUntil });
+    }
+    case 'ApiKeyExpiryUpdated':
+      return changed({ expiresAt: event.data.expiresAt });
+    case 'ApiKeyLeakReported':
+      // A leaked rotated-out secret stops at once.
+      return changed({ leakReported: true, graceUntil: event.data.reportedSecret === 'PREVIOUS' ? event.data.occurredAt : state.key.graceUntil });
     case 'ApiKeyDeleted':
       return {
         status: 'DELETED',
@@ -78,6 +95,13 @@ export function evolve(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
     default:
       return assertNever(event);
   }
+}
+
+/** Which of the key's secrets has this hash and still verifies at `now`: the current one, or the rotated-out one in its grace period. */
+export function liveSecret(key: ApiKeySnapshot, secretHash: string, now: Instant): ReportedSecret | null {
+  if (secretHash === key.secretHash) return 'CURRENT';
+  if (secretHash === key.previousSecretHash && key.graceUntil !== null && Date.parse(key.graceUntil) > Date.parse(now)) return 'PREVIOUS';
+  return null;
 }
 
 export const foldEvents = (events: Iterable<ApiKeyEvent>, state: ApiKeyState = initialState()): ApiKeyState => {

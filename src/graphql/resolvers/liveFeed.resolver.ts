@@ -1,30 +1,61 @@
-import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { cursorOf } from '../../application/feedCursor';
 import type { KeyStatusChangeView } from '../../application/liveFeed';
 import type { ApiKeyEventView } from '../../application/views';
 import type { GraphQLContext } from '../context';
 import { ApiKeyEvent, KeyStatusChange } from '../types/events.type';
 
-const callerAccount = ({ context }: { context: GraphQLContext }): string => context.caller.accountId;
+interface FeedArgs {
+  id?: string | null;
+  after?: string | null;
+}
+type FeedData = { args: FeedArgs; context: GraphQLContext };
 
-/** Live feeds over graphql-ws, routed by the caller's account (the topic id), so no other account's event is ever delivered. */
-@Resolver()
+const cutOff = (context: GraphQLContext) => () => context.connection?.cutOffSlowConsumer();
+
+const CURSOR_DESCRIPTION =
+  'The position of the event in the log. Subscribe again with after: <the last cursor you received> to get every event you missed, in order and without duplicates, then live ones.';
+
+/**
+ * Live feeds over graphql-ws, only ever of the caller's account. With `after`, the feed first
+ * replays the log from that cursor. A client that falls too far behind is disconnected (close code
+ * 4413) and resumes with its cursor.
+ */
+@Resolver(() => ApiKeyEvent)
 export class LiveFeedResolver {
   @Subscription(() => KeyStatusChange, {
-    topics: 'KEY_STATUS_CHANGED',
-    topicId: callerAccount,
-    filter: ({ payload, args }: { payload: KeyStatusChangeView; args: { id?: string | null } }) => !args.id || payload.keyId === args.id,
-    description: "Status changes (creation, enable, disable, deletion) of the caller's account's keys; of one key when id is given.",
+    subscribe: ({ args, context }: FeedData) => context.services.liveFeeds.keyStatusChanges(context.caller, args.id, args.after, cutOff(context)),
+    description: "Status changes (creation, enable, disable, deletion) of the caller's account's keys; of one key when id is given. With after: first those since that cursor.",
   })
-  keyStatusChanged(@Root() change: KeyStatusChangeView, @Arg('id', () => ID, { nullable: true }) _id: string | null): KeyStatusChangeView {
+  keyStatusChanged(
+    @Root() change: KeyStatusChangeView,
+    @Arg('id', () => ID, { nullable: true }) _id: string | null,
+    @Arg('after', () => String, { nullable: true, description: 'A cursor from an earlier item: resume right after it.' }) _after: string | null,
+  ): KeyStatusChangeView {
     return change;
   }
 
   @Subscription(() => ApiKeyEvent, {
-    topics: 'API_KEY_EVENTS',
-    topicId: callerAccount,
-    description: "Every lifecycle event of the caller's account's keys, as it happens (for dashboards and audit tails).",
+    subscribe: ({ args, context }: FeedData) => context.services.liveFeeds.apiKeyEvents(context.caller, args.after, cutOff(context)),
+    description: "Every lifecycle event of the caller's account's keys, as it happens (for dashboards and audit tails). With after: first those since that cursor.",
   })
-  apiKeyEvents(@Root() event: ApiKeyEventView): ApiKeyEventView {
+  apiKeyEvents(
+    @Root() event: ApiKeyEventView,
+    @Arg('after', () => String, { nullable: true, description: 'A cursor from an earlier event: resume right after it.' }) _after: string | null,
+  ): ApiKeyEventView {
     return event;
+  }
+
+  @FieldResolver(() => String, { description: CURSOR_DESCRIPTION })
+  cursor(@Root() event: ApiKeyEventView): string {
+    return cursorOf(event.position);
+  }
+}
+
+@Resolver(() => KeyStatusChange)
+export class KeyStatusChangeResolver {
+  @FieldResolver(() => String, { description: CURSOR_DESCRIPTION })
+  cursor(@Root() change: KeyStatusChangeView): string {
+    return cursorOf(change.position);
   }
 }

@@ -1,7 +1,9 @@
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import { ROLE_GATEWAY } from '../../application/caller';
 import type { GraphQLContext } from '../context';
 import { requireRole } from '../context';
+import type { VerificationResult as Verification } from '../../domain/verification';
+import { DateTimeScalar } from '../scalars';
 import { VerificationResult } from '../types/events.type';
 
 @Resolver(() => VerificationResult)
@@ -16,5 +18,13 @@ export class VerificationResolver {
   ) {
     requireRole(context, ROLE_GATEWAY);
     return context.services.verifier.verify(key, { clientIp, model, service });
+  }
+
+  @FieldResolver(() => DateTimeScalar, {
+    nullable: true,
+    description: 'Set when the presented secret was rotated out: it stops verifying at this instant. Gateways can warn their callers to switch to the new secret.',
+  })
+  rotationDeadline(@Root() result: Verification): Date | null {
+    return result.rotationDeadlineMs === null ? null : new Date(result.rotationDeadlineMs);
   }
 }

@@ -28,6 +28,12 @@ export enum KeyState {
   DELETED = 'DELETED',
 }
 
+export enum StatusReason {
+  OWNER = 'OWNER',
+  LEAKED = 'LEAKED',
+}
+
+registerEnumType(StatusReason, { name: 'StatusReason', description: 'Why a key was disabled or enabled: by its owner, or automatically because one of its secrets was reported leaked.' });
 registerEnumType(ApiKeyStatus, { name: 'ApiKeyStatus' });
 registerEnumType(ScopeMode, { name: 'ScopeMode', description: 'ALL: every model and service of the account. RESTRICTED: only those listed.' });
 registerEnumType(ApiKeyOrder, { name: 'ApiKeyOrder' });

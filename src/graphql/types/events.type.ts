@@ -1,7 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeScalar, JSONScalar } from '../scalars';
 import { AccessScope } from './apiKey.type';
-import { KeyState, VerifyFailure } from './enums';
+import { KeyState, StatusReason, VerifyFailure } from './enums';
 
 @ObjectType({ description: "One entry of a key's history, oldest first. Never contains the secret." })
 export class ApiKeyEvent {
@@ -25,6 +25,12 @@ export class ApiKeyEvent {
 
   @Field(() => JSONScalar)
   data!: unknown;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The event's hash chain link: SHA-256 over the previous event's link and this event's canonical JSON (RFC 8785) of type and data. verifyHistory recomputes the chain.",
+  })
+  chainLink!: string | null;
 }
 
 @ObjectType()
@@ -37,6 +43,9 @@ export class KeyStatusChange {
 
   @Field(() => KeyState, { description: 'A newly created key reports ENABLED.' })
   status!: KeyState;
+
+  @Field(() => StatusReason, { nullable: true, description: 'For enable and disable: OWNER, or LEAKED when a leak report disabled the key. Null for creation and deletion.' })
+  reason!: StatusReason | null;
 
   @Field(() => DateTimeScalar)
   occurredAt!: Date;
