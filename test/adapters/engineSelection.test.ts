@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { MongoReadModel } from '../../src/adapters/mongodb/mongoReadModel';
@@ -8,14 +7,8 @@ import { EventStoreUnavailableError } from '../../src/application/ports/eventSto
 import { openEngines } from '../../src/compositionRoot';
 import { loadConfig } from '../../src/config';
 import { freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
+import { closedPort } from './serviceHarness';
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('Engine selection by configuration alone', () => {
   const configWith = (env: Record<string, string>) => loadConfig({ DATA_DIR: freshDataDir(), ...env });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config';
 import { TEST_JWT_SECRET } from '../support/keyhubProcess';
 
@@ -11,4 +12,13 @@ export async function until(condition: () => Promise<boolean>, timeoutMs = 15_00
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+/** A port nothing listens on: bound, then released (a server that is down). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,20 +1,13 @@
 import type { Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
-import { MongoReadModel, fromDriverError } from '../../src/adapters/mongodb/mongoReadModel';
+import { MongoReadModel } from '../../src/adapters/mongodb/mongoReadModel';
 import { ReadModelUnavailableError } from '../../src/application/ports/collection';
 import { EventStoreUnavailableError, NO_STREAM, jsonEvent } from '../../src/application/ports/eventStore';
 import { formatError } from '../../src/graphql/errors';
 import { GraphQLError } from 'graphql';
+import { closedPort } from './serviceHarness';
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A server that accepts connections and never answers: the case no client deadline covers. */
 async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
@@ -69,10 +62,6 @@ describe('Engines that cannot be reached, with the real clients and no server', 
     }
   });
 
-  it('keeps a duplicate-key error as the driver raised it (code 11000), for callers that check the code', () => {
-    const duplicate = Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
-    expect(fromDriverError(duplicate)).toBe(duplicate);
-  });
 
   it.each([
     ['the event store', new EventStoreUnavailableError('EventStoreDB is unavailable: 14 UNAVAILABLE at 10.0.0.7:2113')],
