@@ -23,70 +23,101 @@ export interface ReplayThenLiveOptions<T> {
  * dropping any at or before the last position delivered (an event can be both in the replayed log
  * and published live once the projection applies it). The live side is pulled as fast as it
  * produces, so the buffer here is the only one, and it is bounded.
+ *
+ * An iterator object rather than an async generator: a generator's `return()` waits for a pending
+ * `next()`, so a client leaving a quiet feed would stay subscribed until the next event.
  */
-export async function* replayThenLive<T>(options: ReplayThenLiveOptions<T>): AsyncGenerator<T> {
-  const { positionOf, maxPending, accept } = options;
-  const pending: T[] = [];
-  const waiter: { wake: (() => void) | null } = { wake: null };
-  let liveEnded = false;
-  let overflowed = false;
-  let failure: unknown = null;
-  const live = options.live[Symbol.asyncIterator]();
+export const replayThenLive = <T>(options: ReplayThenLiveOptions<T>): AsyncIterableIterator<T> => new ReplayThenLive(options);
 
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const next = await live.next();
-        if (next.done) break;
-        if (pending.length >= maxPending) {
-          overflowed = true;
-          break;
-        }
-        if (accept && !accept(next.value)) continue;
-        pending.push(next.value);
-        waiter.wake?.();
-      }
-    } catch (error) {
-      failure = error;
-    } finally {
-      liveEnded = true;
-      waiter.wake?.();
-    }
-  })();
+const DONE = { done: true, value: undefined } as const;
 
-  let last = options.after;
-  const fresh = (item: T): boolean => {
-    const position = positionOf(item);
-    if (last !== null && comparePositions(position, last) <= 0) return false;
-    last = position;
-    return true;
-  };
-  try {
-    if (options.replay) {
-      for await (const item of options.replay) {
-        if (overflowed) break;
-        if (fresh(item)) yield item;
+class ReplayThenLive<T> implements AsyncIterableIterator<T> {
+  private readonly pending: T[] = [];
+  private readonly live: AsyncIterator<T>;
+  private replay: AsyncIterator<T> | null;
+  private last: Position | null;
+  private wake: (() => void) | null = null;
+  private pumping: Promise<void> | null = null;
+  private liveEnded = false;
+  private overflowed = false;
+  private failure: unknown = null;
+  private closed = false;
+
+  constructor(private readonly options: ReplayThenLiveOptions<T>) {
+    this.live = options.live[Symbol.asyncIterator]();
+    this.replay = options.replay ? options.replay[Symbol.asyncIterator]() : null;
+    this.last = options.after;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    this.pumping ??= this.pump(); // subscribe to the live side before reading the log
+    while (!this.closed) {
+      if (this.overflowed) {
+        this.options.onOverflow();
+        return this.return();
       }
-    }
-    for (;;) {
-      if (overflowed) {
-        options.onOverflow();
-        return;
-      }
-      const item = pending.shift();
-      if (item !== undefined) {
-        if (fresh(item)) yield item;
+      if (this.replay) {
+        const replayed = await this.replay.next();
+        if (replayed.done) this.replay = null;
+        else if (this.fresh(replayed.value)) return { done: false, value: replayed.value };
         continue;
       }
-      if (liveEnded) {
-        if (failure) throw failure;
-        return;
+      const item = this.pending.shift();
+      if (item !== undefined) {
+        if (this.fresh(item)) return { done: false, value: item };
+        continue;
       }
-      await new Promise<void>((resolve) => (waiter.wake = resolve));
-      waiter.wake = null;
+      if (this.liveEnded) {
+        const { failure } = this;
+        await this.return();
+        if (failure) throw failure;
+        return DONE;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
     }
-  } finally {
-    await live.return?.();
-    await pump;
+    return DONE;
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    if (this.closed) return DONE;
+    this.closed = true;
+    this.wake?.();
+    await this.live.return?.();
+    await this.replay?.return?.();
+    return DONE;
+  }
+
+  private async pump(): Promise<void> {
+    const { accept, maxPending } = this.options;
+    try {
+      for (;;) {
+        const next = await this.live.next();
+        if (next.done || this.closed) break;
+        if (accept && !accept(next.value)) continue;
+        if (this.pending.length >= maxPending) {
+          this.overflowed = true;
+          break;
+        }
+        this.pending.push(next.value);
+        this.wake?.();
+      }
+    } catch (error) {
+      this.failure = error;
+    } finally {
+      this.liveEnded = true;
+      this.wake?.();
+    }
+  }
+
+  private fresh(item: T): boolean {
+    const position = this.options.positionOf(item);
+    if (this.last !== null && comparePositions(position, this.last) <= 0) return false;
+    this.last = position;
+    return true;
   }
 }

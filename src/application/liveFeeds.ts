@@ -27,7 +27,7 @@ export class LiveFeeds {
     private readonly maxPending: number,
   ) {}
 
-  apiKeyEvents(caller: Caller, after: string | null | undefined, onOverflow: () => void): AsyncGenerator<ApiKeyEventView> {
+  apiKeyEvents(caller: Caller, after: string | null | undefined, onOverflow: () => void): AsyncIterableIterator<ApiKeyEventView> {
     const from = after ? parseCursor(after) : null;
     return replayThenLive({
       live: this.live.apiKeyEvents(caller.accountId),
@@ -39,7 +39,7 @@ export class LiveFeeds {
     });
   }
 
-  keyStatusChanges(caller: Caller, keyId: string | null | undefined, after: string | null | undefined, onOverflow: () => void): AsyncGenerator<KeyStatusChangeView> {
+  keyStatusChanges(caller: Caller, keyId: string | null | undefined, after: string | null | undefined, onOverflow: () => void): AsyncIterableIterator<KeyStatusChangeView> {
     const from = after ? parseCursor(after) : null;
     const wanted = (change: KeyStatusChangeView | null): change is KeyStatusChangeView => change !== null && (!keyId || change.keyId === keyId);
     return replayThenLive({
