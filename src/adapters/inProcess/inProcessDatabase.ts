@@ -13,6 +13,8 @@ import type {
   UpdateResult,
 } from '../../application/ports/collection';
 import { DUPLICATE_KEY } from '../../application/ports/collection';
+import type { SimpleMatcher } from './simpleDocuments';
+import { applySimpleUpdate, compileSimpleFilter, copyValue, simpleUpsertDocument } from './simpleDocuments';
 
 /** Raised like the driver's MongoServerError for a duplicate key. */
 export class DuplicateKeyError extends Error {
@@ -28,24 +30,53 @@ interface Index {
   readonly fields: readonly string[];
   readonly unique: boolean;
   /** First field's value → ids of the documents holding it: answers equality on the index's leading field. */
-  readonly byLeadingValue: Map<unknown, Set<unknown>>;
+  readonly byLeadingValue: IdsByValue;
+}
+
+/**
+ * Value of a leading field → ids of the documents holding it. A value held by one document (a
+ * unique field, or the common case) stores the id itself rather than a Set: at a million
+ * documents, a Set per value would cost ~300 bytes each.
+ */
+class IdsByValue {
+  private readonly ids = new Map<unknown, unknown>();
+
+  get(value: unknown): readonly unknown[] {
+    const held = this.ids.get(value);
+    return held === undefined ? [] : held instanceof Set ? [...held] : [held];
+  }
+
+  add(value: unknown, id: unknown): void {
+    const held = this.ids.get(value);
+    if (held === undefined) this.ids.set(value, id);
+    else if (held instanceof Set) held.add(id);
+    else if (held !== id) this.ids.set(value, new Set([held, id]));
+  }
+
+  remove(value: unknown, id: unknown): void {
+    const held = this.ids.get(value);
+    if (held === id) this.ids.delete(value);
+    else if (held instanceof Set) {
+      held.delete(id);
+      if (held.size === 1) this.ids.set(value, held.values().next().value);
+    }
+  }
+
+  clear(): void {
+    this.ids.clear();
+  }
 }
 
 /**
  * A deep copy of a document (JSON values and Dates), as a round trip over the wire would make.
  * Not `structuredClone`: it builds Dates of another realm under jest's sandbox, which mingo then
- * fails to compare with the caller's Dates.
+ * fails to compare with the caller's Dates; and it is several times slower.
  */
-function copyDocument<V>(value: V): V {
-  if (value instanceof Date || Object.prototype.toString.call(value) === '[object Date]') return new Date((value as unknown as Date).getTime()) as V;
-  if (Array.isArray(value)) return value.map(copyDocument) as V;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, copyDocument(field)])) as V;
-  return value;
-}
+const copyDocument = copyValue;
 
-const isPlainValue = (value: unknown): boolean => value === null || ['string', 'number', 'boolean'].includes(typeof value);
+const isPlainValue = (value: unknown): boolean => value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 const getPath = (doc: Document, path: string): unknown =>
-  path.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Document)[part] : undefined), doc);
+  !path.includes('.') ? doc[path] : path.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Document)[part] : undefined), doc);
 
 /**
  * An in-process collection that executes MongoDB filter, update and sort documents with mingo,
@@ -56,6 +87,8 @@ const getPath = (doc: Document, path: string): unknown =>
 export class InProcessCollection<T extends Document = Document> implements Collection<T> {
   private readonly documents = new Map<unknown, T>();
   private readonly indexes: Index[] = [];
+  /** One value map per leading field, shared by the indexes that lead with it. */
+  private readonly leading = new Map<string, IdsByValue>();
 
   constructor(readonly collectionName: string) {}
 
@@ -71,8 +104,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   find(filter: Filter, options: FindOptions = {}): FindCursor<T> {
     return {
       toArray: async () => {
-        const query = new Query(filter, {});
-        const matches = [...this.candidates(filter)].filter((doc) => query.test(doc));
+        const matches = [...this.candidates(filter)].filter(matcherOf(filter));
         let cursor = new Query({}, {}).find<T>(matches);
         if (options.sort) cursor = cursor.sort(options.sort);
         if (options.skip) cursor = cursor.skip(options.skip);
@@ -84,9 +116,9 @@ export class InProcessCollection<T extends Document = Document> implements Colle
 
   async countDocuments(filter: Filter = {}): Promise<number> {
     if (Object.keys(filter).length === 0) return this.documents.size;
-    const query = new Query(filter, {});
+    const matches = matcherOf(filter);
     let count = 0;
-    for (const doc of this.candidates(filter)) if (query.test(doc)) count += 1;
+    for (const doc of this.candidates(filter)) if (matches(doc)) count += 1;
     return count;
   }
 
@@ -102,8 +134,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   }
 
   async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
-    const query = new Query(filter, {});
-    const doomed = [...this.candidates(filter)].filter((doc) => query.test(doc));
+    const doomed = [...this.candidates(filter)].filter(matcherOf(filter));
     doomed.forEach((doc) => this.remove(doc));
     return { deletedCount: doomed.length };
   }
@@ -120,8 +151,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
         result.upsertedCount += outcome.upsertedCount;
       } else if ('updateMany' in operation) {
         const { filter, update } = operation.updateMany;
-        const query = new Query(filter, {});
-        for (const doc of [...this.candidates(filter)].filter((candidate) => query.test(candidate))) {
+        for (const doc of [...this.candidates(filter)].filter(matcherOf(filter))) {
           const outcome = this.updateOneSync({ _id: doc['_id'] }, update, false);
           result.matchedCount += outcome.matchedCount;
           result.modifiedCount += outcome.modifiedCount;
@@ -150,10 +180,13 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     const fields = Object.keys(keys);
     const name = options.name ?? Object.entries(keys).map(([field, direction]) => `${field}_${direction}`).join('_');
     if (this.indexes.some((index) => index.name === name)) return name;
-    const index: Index = { name, fields, unique: options.unique ?? false, byLeadingValue: new Map() };
+    const leadingField = fields[0] as string;
+    const shared = this.leading.get(leadingField);
+    const index: Index = { name, fields, unique: options.unique ?? false, byLeadingValue: shared ?? new IdsByValue() };
+    if (!shared) this.leading.set(leadingField, index.byLeadingValue);
     for (const doc of this.documents.values()) {
       this.checkUnique(index, doc, undefined);
-      this.indexDocument(index, doc);
+      if (!shared) index.byLeadingValue.add(getPath(doc, leadingField) ?? null, doc['_id']);
     }
     this.indexes.push(index);
     return name;
@@ -168,6 +201,11 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   private updateOneSync(filter: Filter, update: UpdateFilter, upsert: boolean): UpdateResult {
     const { $setOnInsert, ...modifier } = update as { $setOnInsert?: Document } & Document;
     const found = this.firstMatch(filter);
+    const simple = found ? applySimpleUpdate(found, modifier) : null;
+    if (found && simple) {
+      if (simple.changed) this.store(simple.next, found);
+      return { matchedCount: 1, modifiedCount: simple.changed ? 1 : 0, upsertedCount: 0 };
+    }
     if (found) {
       const next = copyDocument(found);
       const changed = applyUpdate(next, modifier as never, undefined, undefined, { cloneMode: 'deep' });
@@ -176,6 +214,11 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     }
     if (!upsert) return { matchedCount: 0, modifiedCount: 0, upsertedCount: 0 };
     // As MongoDB does: the new document starts from the filter's equality conditions.
+    const simpleInsert = simpleUpsertDocument(equalityFields(filter), update);
+    if (simpleInsert) {
+      this.store(simpleInsert as T, undefined);
+      return { matchedCount: 0, modifiedCount: 0, upsertedCount: 1 };
+    }
     const inserted = equalityFields(filter) as T;
     applyUpdate(inserted as Document, { ...modifier, $set: { ...($setOnInsert ?? {}), ...((modifier['$set'] as Document) ?? {}) } } as never, undefined, undefined, { cloneMode: 'deep' });
     this.store(inserted, undefined);
@@ -193,16 +236,16 @@ export class InProcessCollection<T extends Document = Document> implements Colle
       const leading = index.fields[0] as string;
       const value = filter[leading];
       if (leading in filter && isPlainValue(value)) {
-        const ids = index.byLeadingValue.get(value) ?? new Set();
-        return [...ids].map((docId) => this.documents.get(docId) as T);
+        return index.byLeadingValue.get(value).map((docId) => this.documents.get(docId) as T);
       }
     }
     return this.documents.values();
   }
 
   private firstMatch(filter: Filter): T | undefined {
-    const query = new Query(filter, {});
-    for (const doc of this.candidates(filter)) if (query.test(doc)) return doc;
+    if (isIdOnly(filter)) return this.documents.get(filter['_id']); // the projections' most common filter: no matcher needed
+    const matches = matcherOf(filter);
+    for (const doc of this.candidates(filter)) if (matches(doc)) return doc;
     return undefined;
   }
 
@@ -210,9 +253,16 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     if (next['_id'] === undefined) throw new Error(`${this.collectionName}: documents need an _id`);
     if (!previous && this.documents.has(next['_id'])) throw new DuplicateKeyError(this.collectionName, '_id_', { _id: next['_id'] });
     for (const index of this.indexes) this.checkUnique(index, next, previous);
-    if (previous) this.unindex(previous);
     this.documents.set(next['_id'], next);
-    for (const index of this.indexes) this.indexDocument(index, next);
+    for (const [field, ids] of this.leading) {
+      const value = getPath(next, field) ?? null;
+      if (previous) {
+        const before = getPath(previous, field) ?? null;
+        if (before === value) continue; // the common update: no index entry moves
+        ids.remove(before, previous['_id']);
+      }
+      ids.add(value, next['_id']);
+    }
   }
 
   private remove(doc: T): void {
@@ -223,7 +273,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   private checkUnique(index: Index, doc: T, previous: T | undefined): void {
     if (!index.unique) return;
     const key = index.fields.map((field) => getPath(doc, field));
-    for (const otherId of index.byLeadingValue.get(key[0]) ?? []) {
+    for (const otherId of index.byLeadingValue.get(key[0] ?? null)) {
       if (otherId === previous?.['_id'] || otherId === doc['_id']) continue;
       const other = this.documents.get(otherId) as T;
       if (index.fields.every((field, i) => getPath(other, field) === key[i])) {
@@ -232,20 +282,8 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     }
   }
 
-  private indexDocument(index: Index, doc: T): void {
-    const value = getPath(doc, index.fields[0] as string) ?? null;
-    let ids = index.byLeadingValue.get(value);
-    if (!ids) index.byLeadingValue.set(value, (ids = new Set()));
-    ids.add(doc['_id']);
-  }
-
   private unindex(doc: T): void {
-    for (const index of this.indexes) {
-      const value = getPath(doc, index.fields[0] as string) ?? null;
-      const ids = index.byLeadingValue.get(value);
-      ids?.delete(doc['_id']);
-      if (ids && ids.size === 0) index.byLeadingValue.delete(value);
-    }
+    for (const [field, ids] of this.leading) ids.remove(getPath(doc, field) ?? null, doc['_id']);
   }
 
   private project(doc: T, options: FindOptions): T {
@@ -256,6 +294,25 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     const exclude = Object.keys(options.projection);
     return Object.fromEntries(Object.entries(copy).filter(([field]) => !exclude.includes(field))) as T;
   }
+}
+
+/** `{ _id: <scalar> }` and nothing else. */
+function isIdOnly(filter: Filter): boolean {
+  let fields = 0;
+  for (const field in filter) if (++fields > 1 || field !== '_id') return false;
+  return fields === 1 && isPlainValue(filter['_id']);
+}
+
+/**
+ * A filter's test: the fast path where it can decide (see simpleDocuments), mingo otherwise.
+ * mingo's Query is only built when needed: building one costs more than most tests.
+ */
+function matcherOf(filter: Filter): (doc: Document) => boolean {
+  const simple: SimpleMatcher | null = compileSimpleFilter(filter);
+  let query: Query | null = null;
+  const viaMingo = (doc: Document) => (query ??= new Query(filter, {})).test(doc);
+  if (!simple) return viaMingo;
+  return (doc) => simple(doc) ?? viaMingo(doc);
 }
 
 /** The top-level `field: value` conditions of a filter, which an upsert copies into the new document. */
