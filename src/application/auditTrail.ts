@@ -44,7 +44,10 @@ export function verifyKeyHistory(keyId: string, events: readonly RecordedEvent[]
 
 /** The newest position in the log (for progress), null for an empty log. */
 export async function lastLogPosition(store: EventStore): Promise<Position | null> {
-  for await (const resolved of store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) return resolved.event?.position ?? null;
+  for await (const resolved of store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) {
+    if (resolved.event) return resolved.event.position;
+    if (resolved.commitPosition !== undefined) return { commit: resolved.commitPosition, prepare: resolved.commitPosition };
+  }
   return null;
 }
 
