@@ -37,22 +37,31 @@ export interface GraphQLContext {
   readonly requestId?: string;
 }
 
-export function createContext(
+/**
+ * A class, so that `caller` is a getter on the prototype: Apollo copies the context's own
+ * properties per request (Object.assign), which would call an own getter and fail every
+ * anonymous request before it starts.
+ */
+class RequestContext implements GraphQLContext {
+  constructor(
+    private readonly authenticated: Caller | null,
+    readonly services: Services,
+    readonly clientAddress: string | null,
+    readonly connection: Connection | null,
+    readonly requestId: string,
+  ) {}
+
+  get caller(): Caller {
+    if (!this.authenticated) throw new DomainError('UNAUTHENTICATED', 'an Authorization: Bearer <JWT> header is required');
+    return this.authenticated;
+  }
+}
+
+export const createContext = (
   caller: Caller | null,
   services: Services,
   transport: { clientAddress: string | null; connection: Connection | null; requestId: string },
-): GraphQLContext {
-  return {
-    get caller(): Caller {
-      if (!caller) throw new DomainError('UNAUTHENTICATED', 'an Authorization: Bearer <JWT> header is required');
-      return caller;
-    },
-    services,
-    clientAddress: transport.clientAddress,
-    connection: transport.connection,
-    requestId: transport.requestId,
-  };
-}
+): GraphQLContext => new RequestContext(caller, services, transport.clientAddress, transport.connection, transport.requestId);
 
 export function requireRole(context: GraphQLContext, role: string): void {
   if (!hasRole(context.caller, role)) throw new DomainError('FORBIDDEN', `this operation needs the ${role} role`);
