@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import type { KeyhubProcess } from '../support/keyhubProcess';
+import { startKeyhubProcess } from '../support/keyhubProcess';
+import { clientFor, errorOf } from '../support/graphqlClient';
+import { CREATE, RENAME, SET_STATUS } from '../support/operations';
+import { HISTORY_WITH_CHAIN, ROTATE, VERIFY_HISTORY } from '../support/keyCareOperations';
+import { chainLink } from '../../src/domain/audit/hashChain';
+
+type Client = Awaited<ReturnType<typeof clientFor>>;
+const run = promisify(execFile);
+const DIST = join(__dirname, '..', '..', 'dist', 'scripts');
+
+/** Edits a stored event behind the service's back, as someone with access to the database file could. */
+function tamper(dataDir: string, keyId: string, revision: number, edit: (data: Record<string, unknown>) => Record<string, unknown>, relink?: (data: Record<string, unknown>, type: string) => string) {
+  const db = new Database(join(dataDir, 'events.sqlite'));
+  db.pragma('busy_timeout = 5000');
+  try {
+    const row = db.prepare('SELECT type, data, metadata FROM events WHERE stream = ? AND revision = ?').get(`apiKey-${keyId}`, revision) as { type: string; data: string; metadata: string };
+    const data = edit(JSON.parse(row.data) as Record<string, unknown>);
+    const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+    if (relink) metadata['chainLink'] = relink(data, row.type);
+    db.prepare('UPDATE events SET data = ?, metadata = ? WHERE stream = ? AND revision = ?').run(JSON.stringify(data), JSON.stringify(metadata), `apiKey-${keyId}`, revision);
+  } finally {
+    db.close();
+  }
+}
+
+async function cli(script: string, args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(DIST, script), ...args], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('Tamper-evident history and audit export, end to end', () => {
+  let keyhub: KeyhubProcess;
+  const newOwner = () => clientFor(keyhub.url, { sub: `auditor-${randomUUID()}`, account: `acct-${randomUUID()}` });
+  async function keyWithHistory(owner: Client) {
+    const { apiKey, secret } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
+    await owner.call(RENAME, { id: apiKey.id, name: 'audited 2' });
+    await owner.call(SET_STATUS, { id: apiKey.id, status: 'DISABLED' });
+    const rotated = (await owner.call(ROTATE, { id: apiKey.id, grace: 60 })).rotateApiKey.secret as string;
+    return { id: apiKey.id as string, secrets: [secret as string, rotated] };
+  }
+
+  beforeAll(async () => {
+    keyhub = await startKeyhubProcess();
+  });
+  afterAll(async () => {
+    await keyhub.stop();
+  });
+
+  it('links every event to the one before, and finds an untouched history intact', async () => {
+    const owner = await newOwner();
+    const { id } = await keyWithHistory(owner);
+    const history = (await owner.call(HISTORY_WITH_CHAIN, { id })).apiKeyHistory;
+    expect(history).toHaveLength(4);
+    expect(history.every((event: { chainLink: string }) => /^[0-9a-f]{64}$/.test(event.chainLink))).toBe(true);
+    expect((await owner.call(VERIFY_HISTORY, { id })).verifyHistory).toEqual({
+      keyId: id,
+      intact: true,
+      eventCount: 4,
+      headLink: history[3].chainLink,
+      firstBrokenVersion: null,
+      firstBrokenEventId: null,
+      problem: null,
+    });
+  });
+
+  it('reports the first event edited in the store while the service runs', async () => {
+    const owner = await newOwner();
+    const { id } = await keyWithHistory(owner);
+    const history = (await owner.call(HISTORY_WITH_CHAIN, { id })).apiKeyHistory;
+    tamper(keyhub.dataDir, id, 1, (data) => ({ ...data, name: 'never happened' }));
+    expect((await owner.call(VERIFY_HISTORY, { id })).verifyHistory).toMatchObject({
+      intact: false,
+      eventCount: 4,
+      firstBrokenVersion: 2,
+      firstBrokenEventId: history[1].id,
+      problem: 'LINK_MISMATCH',
+    });
+  });
+
+  it('catches an edit whose own link was recomputed, at the next event', async () => {
+    const owner = await newOwner();
+    const { id } = await keyWithHistory(owner);
+    const history = (await owner.call(HISTORY_WITH_CHAIN, { id })).apiKeyHistory;
+    tamper(keyhub.dataDir, id, 2, (data) => ({ ...data, status: 'ENABLED' }), (data, type) => chainLink(history[1].chainLink, { type, data }));
+    expect((await owner.call(VERIFY_HISTORY, { id })).verifyHistory).toMatchObject({ intact: false, firstBrokenVersion: 4, problem: 'LINK_MISMATCH' });
+  });
+
+  it("answers NOT_FOUND for another account's key", async () => {
+    const owner = await newOwner();
+    const { id } = await keyWithHistory(owner);
+    expect(errorOf(await (await newOwner()).raw(VERIFY_HISTORY, { id }))).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  describe('with the service stopped', () => {
+    let intact: { account: string; id: string; secrets: string[] };
+    let broken: { account: string; id: string };
+    let since: string;
+
+    beforeAll(async () => {
+      const first = await newOwner();
+      intact = { account: first.identity.account, ...(await keyWithHistory(first)) };
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      since = new Date().toISOString();
+      await (await clientFor(keyhub.url, first.identity)).call(CREATE, { input: { name: 'later', acceptTerms: true } });
+      const second = await newOwner();
+      broken = { account: second.identity.account, ...(await keyWithHistory(second)) };
+      await keyhub.stop();
+      tamper(keyhub.dataDir, broken.id, 0, (data) => ({ ...data, ipAllowlist: ['0.0.0.0/0'] }));
+    });
+    afterAll(async () => {
+      keyhub = await startKeyhubProcess({ dataDir: keyhub.dataDir });
+    });
+
+    it('npm run audit:verify reports the break and exits 1; an untouched account exits 0', async () => {
+      const bad = await cli('auditVerify.js', ['--account', broken.account], keyhub.dataDir);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toContain(`BROKEN  ${broken.id}  first event that does not match: version 1`);
+      expect(bad.stdout).toContain('1 keys of account');
+      const good = await cli('auditVerify.js', ['--account', intact.account], keyhub.dataDir);
+      expect(good.code).toBe(0);
+      expect(good.stdout).toMatch(new RegExp(`intact  ${intact.id}  4 events  head [0-9a-f]{64}`));
+      expect(good.stdout).toContain('2 keys of account');
+      expect(good.stderr).toContain('finding keys');
+    });
+
+    it('npm run audit:export streams every lifecycle event of the account as JSON Lines, never a secret or hash', async () => {
+      const { code, stdout, stderr } = await cli('auditExport.js', ['--account', intact.account], keyhub.dataDir);
+      expect(code).toBe(0);
+      const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { keyId: string; type: string; version: number; cursor: string; chainLink: string; accountId: string });
+      expect(lines.map((line) => line.type)).toEqual(['ApiKeyCreated', 'ApiKeyRenamed', 'ApiKeyStatusChanged', 'ApiKeyRotated', 'ApiKeyCreated']);
+      expect(lines.every((line) => line.accountId === intact.account && /^\d+-\d+$/.test(line.cursor) && /^[0-9a-f]{64}$/.test(line.chainLink))).toBe(true);
+      for (const secret of intact.secrets) expect(stdout).not.toContain(secret);
+      expect(stdout).not.toContain('secretHash');
+      expect(stderr).toMatch(/exporting .*100% of the log/);
+      expect(stderr).toContain('exported 5 events');
+    });
+
+    it('exports as CSV, and only what happened since --since', async () => {
+      const { code, stdout } = await cli('auditExport.js', ['--account', intact.account, '--format', 'csv', '--since', since], keyhub.dataDir);
+      expect(code).toBe(0);
+      const [header, ...rows] = stdout.trim().split('\n');
+      expect(header).toBe('id,keyId,accountId,type,version,occurredAt,actor,cursor,chainLink,data');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toContain(',ApiKeyCreated,1,');
+      expect(rows[0]).toContain('"{""name"":""later""');
+    });
+
+    it('refuses bad options with a usage line and exit code 2', async () => {
+      const missing = await cli('auditExport.js', [], keyhub.dataDir);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('usage: npm run audit:export');
+      expect((await cli('auditExport.js', ['--account', 'a', '--format', 'xml'], keyhub.dataDir)).stderr).toContain('--format must be jsonl or csv');
+    });
+  });
+});
