@@ -5,6 +5,7 @@ import type { Collection, Database, Document } from '../../src/application/ports
 import { seedKeys } from '../../bench/seed';
 import { COLLECTIONS } from '../../projections/readModel';
 import { ProjectionRunner } from '../../projections/runner';
+import { until } from './serviceHarness';
 
 const logger = pino({ level: 'silent' });
 
@@ -52,8 +53,7 @@ describe('A crash in the middle of a projection batch', () => {
     // The key list of the third batch is written, its hashed-key index and checkpoint are not.
     const crashed = new ProjectionRunner(store, crashingReadModel(survivor, COLLECTIONS.keyIndex, 3), logger);
     await crashed.start();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(crashed.healthy).toBe(false);
+    await until(async () => !crashed.healthy); // it has crashed (and keeps crashing on every retry)
     await crashed.stop();
     const checkpointAtCrash = await survivor.collection(COLLECTIONS.checkpoints).findOne({});
     expect(checkpointAtCrash).not.toBeNull(); // two whole batches made it
