@@ -61,7 +61,7 @@ function startProcess(args: string[], env: Record<string, string>, listening: Re
 }
 
 /** The built service (what `npm start` runs) on the embedded default, on 127.0.0.1 and a free port. */
-export const startService = (dataDir: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<Started> =>
+export const startService = (dataDir: string, env: Record<string, string> = {}, timeoutMs = 300_000): Promise<Started> =>
   startProcess(
     [join(DIST, 'src', 'main.js')],
     { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },

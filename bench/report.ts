@@ -1,4 +1,4 @@
-import { cpus, freemem, platform, release, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, platform, release, totalmem } from 'node:os';
 
 export type Verdict = 'met' | 'missed' | 'not measured';
 
@@ -29,6 +29,8 @@ export function machine() {
     freeMemoryGb: Math.round((freemem() / 1024 ** 3) * 10) / 10,
     os: `${platform()} ${release()}`,
     node: process.version,
+    /** 1/5/15-minute load averages at the end of the run: other work on the machine skews every figure. */
+    loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
   };
 }
 

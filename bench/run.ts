@@ -243,7 +243,7 @@ async function main(): Promise<void> {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     const m = report.machine;
-    console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s\n`);
+    console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s; load average ${m.loadAverage.join(' ')}\n`);
     console.log(table(rows));
     console.log(`\nwritten to ${out}`);
   } finally {
