@@ -72,6 +72,9 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         return true;
       },
       onSubscribe: (ctx) => subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions),
+      // The same error boundary as over HTTP: domain errors keep their code and field, the rest is masked.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
       context: (ctx): GraphQLContext =>
         createContext(ctx.extra.caller ?? null, services, {
           clientAddress: ctx.extra.request.socket.remoteAddress ?? null,
