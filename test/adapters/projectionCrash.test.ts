@@ -43,8 +43,10 @@ const everything = async (database: Database) =>
   );
 
 describe('A crash in the middle of a projection batch', () => {
+  const store = new SqliteEventStore(':memory:');
+  afterAll(() => store.dispose());
+
   it('loses and duplicates nothing: after restart from the checkpoint the read model equals one built without a crash', async () => {
-    const store = new SqliteEventStore(':memory:');
     await seedKeys(store, { keys: 1500, sampleSize: 1, keepIndex: false }); // some thousands of events: several batches
     const reference = new InProcessDatabase();
     await project(store, reference);
@@ -52,9 +54,12 @@ describe('A crash in the middle of a projection batch', () => {
     const survivor = new InProcessDatabase();
     // The key list of the third batch is written, its hashed-key index and checkpoint are not.
     const crashed = new ProjectionRunner(store, crashingReadModel(survivor, COLLECTIONS.keyIndex, 3), logger);
-    await crashed.start();
-    await until(async () => !crashed.healthy); // it has crashed (and keeps crashing on every retry)
-    await crashed.stop();
+    try {
+      await crashed.start();
+      await until(async () => !crashed.healthy); // it has crashed (and keeps crashing on every retry)
+    } finally {
+      await crashed.stop(); // the "process" is gone: no retry of its own goes on
+    }
     const checkpointAtCrash = await survivor.collection(COLLECTIONS.checkpoints).findOne({});
     expect(checkpointAtCrash).not.toBeNull(); // two whole batches made it
     expect(await survivor.collection(COLLECTIONS.apiKeys).countDocuments({})).toBeGreaterThan(await survivor.collection(COLLECTIONS.keyIndex).countDocuments({}));
@@ -62,6 +67,5 @@ describe('A crash in the middle of a projection batch', () => {
     await project(store, survivor); // the restart: a new runner from the stored checkpoint
     expect(await everything(survivor)).toEqual(await everything(reference));
     expect(await survivor.collection(COLLECTIONS.apiKeys).countDocuments({})).toBe(1500);
-    await store.dispose();
   });
 });
