@@ -30,7 +30,8 @@ export interface HistoryVerificationView {
 
 /** Recomputes a key's hash chain from its stored events. */
 export function verifyKeyHistory(keyId: string, events: readonly RecordedEvent[]): HistoryVerificationView {
-  const result = verifyChain(events.map((event) => ({ id: event.id, type: event.type, data: event.data, link: chainLinkOf(event) })));
+  const actorOf = (event: RecordedEvent) => (typeof event.metadata?.['actor'] === 'string' ? event.metadata['actor'] : undefined);
+  const result = verifyChain(events.map((event) => ({ id: event.id, type: event.type, data: event.data, actor: actorOf(event), link: chainLinkOf(event) })));
   return {
     keyId,
     intact: result.intact,

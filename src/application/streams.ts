@@ -41,7 +41,7 @@ export const chainLinkOf = (recorded: { metadata?: JSONObject | undefined }): st
 
 /** Events to append after a stream's last event (whose link is `previousLink`; null for a new stream), each with its chain link. */
 export function toChainedEventData(events: readonly DomainEventShape[], metadata: EventMetadata, previousLink: string | null): EventData[] {
-  const links = chainLinks(previousLink, events);
+  const links = chainLinks(previousLink, events.map((event) => ({ type: event.type, data: event.data, actor: metadata.actor })));
   return events.map((event, index) => toEventData(event, { ...metadata, [CHAIN_LINK_FIELD]: links[index] as string }));
 }
 

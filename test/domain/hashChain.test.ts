@@ -12,7 +12,13 @@ describe('Hash chain', () => {
     expect(chainLink(null, created)).toBe(expected);
   });
 
-  it('should not depend on the order of fields', () => {
+  it('should cover the actor when the event names one', () => {
+    const byAlice = chainLink(null, { ...renamed, actor: 'alice' });
+    expect(byAlice).toBe(sha256(`${GENESIS_LINK}\n{"actor":"alice","data":{"name":"staging","previousName":"prod"},"type":"ApiKeyRenamed"}`));
+    expect(chainLink(null, { ...renamed, actor: 'mallory' })).not.toBe(byAlice);
+  });
+
+    it('should not depend on the order of fields', () => {
     expect(chainLink(null, { type: 'ApiKeyRenamed', data: { previousName: 'prod', name: 'staging' } })).toBe(chainLink(null, renamed));
   });
 

@@ -92,11 +92,25 @@ describe('Tamper-evident history and audit export, end to end', () => {
     const owner = await newOwner();
     const { id } = await keyWithHistory(owner);
     const history = (await owner.call(HISTORY_WITH_CHAIN, { id })).apiKeyHistory;
-    tamper(keyhub.dataDir, id, 2, (data) => ({ ...data, status: 'ENABLED' }), (data, type) => chainLink(history[1].chainLink, { type, data }));
+    tamper(keyhub.dataDir, id, 2, (data) => ({ ...data, status: 'ENABLED' }), (data, type) => chainLink(history[1].chainLink, { type, data, actor: owner.identity.sub }));
     expect((await owner.call(VERIFY_HISTORY, { id })).verifyHistory).toMatchObject({ intact: false, firstBrokenVersion: 4, problem: 'LINK_MISMATCH' });
   });
 
-  it("answers NOT_FOUND for another account's key", async () => {
+  it('reports an event whose actor was changed in the store', async () => {
+    const owner = await newOwner();
+    const { id } = await keyWithHistory(owner);
+    const db = new Database(join(keyhub.dataDir, 'events.sqlite'));
+    db.pragma('busy_timeout = 5000');
+    try {
+      db.prepare("UPDATE events SET metadata = json_set(metadata, '$.actor', 'someone-else') WHERE stream = ? AND revision = 2").run(`apiKey-${id}`);
+    } finally {
+      db.close();
+    }
+    expect((await owner.call(HISTORY_WITH_CHAIN, { id })).apiKeyHistory[2].actor).toBe('someone-else');
+    expect((await owner.call(VERIFY_HISTORY, { id })).verifyHistory).toMatchObject({ intact: false, firstBrokenVersion: 3, problem: 'LINK_MISMATCH' });
+  });
+
+    it("answers NOT_FOUND for another account's key", async () => {
     const owner = await newOwner();
     const { id } = await keyWithHistory(owner);
     expect(errorOf(await (await newOwner()).raw(VERIFY_HISTORY, { id }))).toMatchObject({ code: 'NOT_FOUND' });

@@ -3,8 +3,9 @@ import { canonicalize } from 'json-canonicalize';
 
 /**
  * The tamper-evident history: every event of a stream carries a link, SHA-256 (hex) over the
- * previous event's link and this event's content (RFC 8785 canonical JSON of `{type, data}`), the
- * first event chaining from GENESIS_LINK. Editing, inserting or removing an event anywhere but at
+ * previous event's link and this event's content (RFC 8785 canonical JSON of `{type, data}`, plus
+ * `actor` when the event names one: who did it is part of what an audit proves), the first event
+ * chaining from GENESIS_LINK. Editing, inserting or removing an event anywhere but at
  * the end changes a link that a later event's link was computed from; anchor the head link
  * somewhere else (an audit ticket, a transparency log) to cover the end too.
  */
@@ -13,13 +14,15 @@ export const GENESIS_LINK = '0'.repeat(64);
 export interface ChainableEvent {
   readonly type: string;
   readonly data: unknown;
+  /** The actor from the event's metadata, when it has one. */
+  readonly actor?: string | undefined;
 }
 
 export const chainLink = (previousLink: string | null, event: ChainableEvent): string =>
   createHash('sha256')
     .update(previousLink ?? GENESIS_LINK)
     .update('\n')
-    .update(canonicalize({ type: event.type, data: event.data }))
+    .update(canonicalize(event.actor === undefined ? { type: event.type, data: event.data } : { type: event.type, data: event.data, actor: event.actor }))
     .digest('hex');
 
 /** The links for events appended after one whose link is `previousLink` (null: the stream's first events). */
