@@ -108,7 +108,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     '/graphql',
     (req, res, next) => {
       if (deps.isReady()) return next();
-      res.status(503).json({ errors: [{ message: 'the service is starting', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      res.status(503).json({ errors: [{ message: 'the service is not ready (starting, or an engine is unreachable); retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
     },
     express.json({ limit: '256kb' }),
     expressMiddleware(apollo, {

@@ -6,7 +6,7 @@ import { gql } from '../support/graphqlClient';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 const runMain = (env: Record<string, string>) =>
-  spawnSync(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: freshDataDir(), PORT: '0', ...env }, encoding: 'utf8', timeout: 15_000 });
+  spawnSync(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: freshDataDir(), PORT: '0', ...env }, encoding: 'utf8', timeout: 25_000 });
 
 describe('Start-up and configuration', () => {
   it('refuses invalid configuration with a message naming each variable', () => {
