@@ -126,7 +126,20 @@ describe('Leaked-key reports, end to end', () => {
     expect((await report(keyhub.url, secret, freshAddress())).data?.reportLeakedKey.received).toBe(true);
   });
 
-  it('still refuses every other operation without a token, and a request mixing the leak report with one', async () => {
+  it('works over graphql-ws too, on an authenticated connection', async () => {
+    const owner = await newOwner();
+    const { apiKey, secret } = await create(owner);
+    const socket = wsClient(keyhub.wsUrl, owner.token);
+    sockets.push(socket);
+    const result = await new Promise<{ data?: { reportLeakedKey: { received: boolean } } }>((resolve, reject) => {
+      let value: unknown;
+      socket.subscribe({ query: REPORT_LEAK, variables: { secret } }, { next: (message) => (value = message), error: reject, complete: () => resolve(value as never) });
+    });
+    expect(result.data?.reportLeakedKey.received).toBe(true);
+    expect((await owner.call(GET, { id: apiKey.id })).apiKey).toMatchObject({ status: 'DISABLED' });
+  });
+
+    it('still refuses every other operation without a token, and a request mixing the leak report with one', async () => {
     const unauthenticated = [
       await gql(keyhub.url, null, QUOTA),
       await gql(keyhub.url, null, `mutation($secret: String!) { reportLeakedKey(secret: $secret) { received } rotateApiKey(id: "x", gracePeriodSeconds: 1) { secret } }`, { secret: 'sk-x' }),
