@@ -108,6 +108,27 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
         expect(await database.collection<AccountDocument>(COLLECTIONS.accounts).findOne({ _id: accountId })).toEqual({ _id: accountId, limit: 7, revision: 3 });
         expect(await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID })).toEqual({ _id: CHECKPOINT_ID, commit: String(position), prepare: String(position) });
       });
+      it('keeps every live hash of a rotated key in step (updateMany over the key\'s index entries)', async () => {
+        const rotated = keyEvent('rot', 1, 'ApiKeyRotated', {
+          secretHash: 'hash-rot-2',
+          maskedKey: 'sk-cd***wxyz',
+          previousSecretHash: 'hash-rot',
+          previousMaskedKey: 'sk-ab***wxyz',
+          graceUntil: minute(30),
+          status: 'ENABLED',
+          scope: { mode: 'ALL', models: [], services: [] },
+          ipAllowlist: ['10.0.0.0/8'],
+          expiresAt: null,
+        });
+        const disabled = keyEvent('rot', 2, 'ApiKeyStatusChanged', { status: 'DISABLED', reason: 'OWNER' });
+        await applyBatch(database, [created('rot', 'rotating', minute(0)), rotated, disabled]);
+        await applyBatch(database, [rotated, disabled]); // replayed: nothing moves
+        const entries = await keyIndex().find({ keyId: 'rot' }, { sort: { _id: 1 } }).toArray();
+        expect(entries.map(({ _id, status, graceUntil, revision }) => ({ _id, status, graceUntil, revision }))).toEqual([
+          { _id: 'hash-rot', status: 'DISABLED', graceUntil: new Date(minute(30)), revision: 2 },
+          { _id: 'hash-rot-2', status: 'DISABLED', graceUntil: null, revision: 2 },
+        ]);
+      });
     });
 
     describe('the key list\'s queries', () => {
@@ -220,6 +241,15 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
         expect(result).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedCount: 1, deletedCount: 1 });
         // A batch whose events touch nothing here is empty: nothing changes, nothing fails.
         expect(await plain().bulkWrite([])).toEqual({ matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 });
+      });
+
+      it('updates every matching document with updateMany inside a bulkWrite, and counts them', async () => {
+        for (const [id, group] of [['u1', 1], ['u2', 1], ['u3', 2]] as const) await plain().updateOne({ _id: id }, { $set: { group, n: 0 } }, { upsert: true });
+        const result = await plain().bulkWrite([{ updateMany: { filter: { group: 1, n: { $lt: 1 } }, update: { $set: { n: 1 } } } }]);
+        expect(result).toEqual({ matchedCount: 2, modifiedCount: 2, upsertedCount: 0, deletedCount: 0 });
+        expect((await plain().find({}, { sort: { _id: 1 } }).toArray()).map((document) => document['n'])).toEqual([1, 1, 0]);
+        const again = await plain().bulkWrite([{ updateMany: { filter: { group: 1, n: { $lt: 1 } }, update: { $set: { n: 1 } } } }]);
+        expect(again).toEqual({ matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 });
       });
 
       it('deletes one or many, and dropDatabase empties every collection', async () => {
