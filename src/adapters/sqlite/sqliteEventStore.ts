@@ -118,41 +118,47 @@ export class SqliteEventStore implements EventStore {
     });
   };
 
-  private readonly appendTransaction = (streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']): AppendResult =>
-    this.db.transaction((): AppendResult => {
-      const current = this.statements.streamRevision.get(streamName)?.revision ?? null;
-      // Appending events that are already there (same ids, same stream) is idempotent, as in EventStoreDB.
-      const first = batch[0];
-      const existing = first ? this.statements.eventById.get(first.id) : undefined;
-      if (existing && existing.stream === streamName) {
-        const position = BigInt(existing.position);
-        return { success: true, nextExpectedRevision: BigInt(existing.revision + batch.length - 1), position: { commit: position, prepare: position } };
-      }
-      const matches =
-        expected === ANY ||
-        (expected === NO_STREAM && current === null) ||
-        (expected === STREAM_EXISTS && current !== null) ||
-        (typeof expected === 'bigint' && current !== null && BigInt(current) === expected);
-      if (!matches) throw new WrongExpectedVersionError(streamName, expected ?? ANY, current === null ? NO_STREAM : BigInt(current));
-      let revision = current ?? -1;
-      let position = 0;
-      const created = Date.now();
-      for (const event of batch) {
-        revision += 1;
-        const info = this.statements.insert.run(
-          streamName,
-          revision,
-          event.id,
-          event.type,
-          JSON.stringify(event.data),
-          event.metadata === undefined ? null : JSON.stringify(event.metadata),
-          created,
-        );
-        position = Number(info.lastInsertRowid);
-      }
-      const at = BigInt(position);
-      return { success: true, nextExpectedRevision: BigInt(revision), position: { commit: at, prepare: at } };
-    })();
+  /** One append in its own transaction (a savepoint inside the group's): the function is made once, not per append. */
+  private appendInSavepoint: ((streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']) => AppendResult) | null = null;
+  private appendTransaction(streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']): AppendResult {
+    this.appendInSavepoint ??= this.db.transaction((name: string, events: EventData[], revision: AppendToStreamOptions['expectedRevision']) => this.appendRows(name, events, revision));
+    return this.appendInSavepoint(streamName, batch, expected);
+  }
+
+  private appendRows(streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']): AppendResult {
+    const current = this.statements.streamRevision.get(streamName)?.revision ?? null;
+    // Appending events that are already there (same ids, same stream) is idempotent, as in EventStoreDB.
+    const first = batch[0];
+    const existing = first ? this.statements.eventById.get(first.id) : undefined;
+    if (existing && existing.stream === streamName) {
+      const position = BigInt(existing.position);
+      return { success: true, nextExpectedRevision: BigInt(existing.revision + batch.length - 1), position: { commit: position, prepare: position } };
+    }
+    const matches =
+      expected === ANY ||
+      (expected === NO_STREAM && current === null) ||
+      (expected === STREAM_EXISTS && current !== null) ||
+      (typeof expected === 'bigint' && current !== null && BigInt(current) === expected);
+    if (!matches) throw new WrongExpectedVersionError(streamName, expected ?? ANY, current === null ? NO_STREAM : BigInt(current));
+    let revision = current ?? -1;
+    let position = 0;
+    const created = Date.now();
+    for (const event of batch) {
+      revision += 1;
+      const info = this.statements.insert.run(
+        streamName,
+        revision,
+        event.id,
+        event.type,
+        JSON.stringify(event.data),
+        event.metadata === undefined ? null : JSON.stringify(event.metadata),
+        created,
+      );
+      position = Number(info.lastInsertRowid);
+    }
+    const at = BigInt(position);
+    return { success: true, nextExpectedRevision: BigInt(revision), position: { commit: at, prepare: at } };
+  }
 
   async *readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<ResolvedEvent> {
     this.assertOpen();
