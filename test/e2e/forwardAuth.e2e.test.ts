@@ -49,6 +49,14 @@ describe('forward auth (GET /auth) for gateways', () => {
     expect(await forwardAuth(keyhub, bearer(secret), '/auth/v1/chat/completions', 'POST')).toMatchObject({ status: 200, keyId: apiKey.id });
   });
 
+  it('leaves other paths to the rest of the server', async () => {
+    const { secret } = await create();
+    const elsewhere = await fetch(`${keyhub.baseUrl}/authorize`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.headers.get('x-auth-failure')).toBeNull();
+    expect((await fetch(`${keyhub.baseUrl}/healthz`)).status).toBe(200);
+  });
+
   it('answers 401 MISSING without a bearer secret', async () => {
     for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer ' }] as Array<Record<string, string>>) {
       const answer = await forwardAuth(keyhub, headers);
