@@ -113,11 +113,29 @@ export class KeyVerifier {
     private readonly cache: VerificationCache | null = null,
   ) {}
 
+  /**
+   * The answer when memory suffices (a wrong-length secret, a cached key: no promise, no I/O), or
+   * undefined when the read model must be asked (then call `verify`).
+   */
+  verifyNow(presented: string, request: Omit<VerificationRequest, 'nowMs'>): VerificationResult | undefined {
+    const answer = this.answerOrHash(presented, request);
+    return typeof answer === 'string' ? undefined : answer;
+  }
+
   async verify(presented: string, request: Omit<VerificationRequest, 'nowMs'>): Promise<VerificationResult> {
+    const answer = this.answerOrHash(presented, request);
+    return typeof answer === 'string' ? this.lookUp(presented, answer, request) : answer;
+  }
+
+  /** The answer from memory, or the secret's hash to look up. */
+  private answerOrHash(presented: string, request: Omit<VerificationRequest, 'nowMs'>): VerificationResult | string {
     if (presented.length !== SECRET_LENGTH) return unknownKey('MALFORMED');
     const hash = hashSecret(presented);
     const cached = this.cache?.get(hash);
-    if (cached) return this.check(cached, request);
+    return cached ? this.check(cached, request) : hash;
+  }
+
+  private async lookUp(presented: string, hash: string, request: Omit<VerificationRequest, 'nowMs'>): Promise<VerificationResult> {
     if (!isWellFormedSecret(presented)) return unknownKey('MALFORMED');
     const generation = this.cache?.begin() ?? 0;
     const entry = await this.keyIndex.findOne({ _id: hash });

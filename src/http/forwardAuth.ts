@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { KeyVerifier } from '../application/keyVerifier';
-import type { VerifyFailure } from '../domain/verification';
+import type { VerificationResult, VerifyFailure } from '../domain/verification';
 
 export const FORWARD_AUTH_PATH = '/auth';
 
@@ -19,7 +19,7 @@ const STATUS_OF: Record<VerifyFailure, 401 | 403> = {
 type ForwardAuthFailure = VerifyFailure | 'MISSING' | 'GATEWAY_UNAUTHENTICATED';
 
 export interface ForwardAuthOptions {
-  verifier: Pick<KeyVerifier, 'verify'>;
+  verifier: Pick<KeyVerifier, 'verify' | 'verifyNow'>;
   isReady: () => boolean;
   /** When set, every request must carry it in X-Gateway-Token. */
   gatewayToken?: string | undefined;
@@ -82,16 +82,18 @@ export function mountForwardAuth(app: Express, options: ForwardAuthOptions): voi
     if (!gatewayAllowed(single(req.headers['x-gateway-token']))) return deny(res, 401, 'GATEWAY_UNAUTHENTICATED');
     const secret = bearerOf(req.headers.authorization);
     if (secret === null) return deny(res, 401, 'MISSING');
-    options.verifier
-      .verify(secret, { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null })
-      .then(
-        (result) => {
-          if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
-          answer(res, 200, { 'x-key-id': result.keyId, 'x-account-id': result.accountId }, { valid: true, keyId: result.keyId, accountId: result.accountId });
-        },
-        // The read model did not answer: neither a yes nor a no. Gateways treat 503 as an error and deny (fail closed).
-        () => answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'UNAVAILABLE' }),
-      );
+    const request = { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null };
+    const respond = (result: VerificationResult): void => {
+      if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
+      answer(res, 200, { 'x-key-id': result.keyId, 'x-account-id': result.accountId }, { valid: true, keyId: result.keyId, accountId: result.accountId });
+    };
+    const known = options.verifier.verifyNow(secret, request); // a cached key: answered in this turn, no promise
+    if (known) return respond(known);
+    options.verifier.verify(secret, request).then(
+      respond,
+      // The read model did not answer: neither a yes nor a no. Gateways treat 503 as an error and deny (fail closed).
+      () => answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'UNAVAILABLE' }),
+    );
   };
   const routed = app as unknown as { handle?: ExpressHandle };
   const expressHandle = routed.handle;
