@@ -1,6 +1,5 @@
 import type { Database, Document } from '../../src/application/ports/collection';
 import { DUPLICATE_KEY } from '../../src/application/ports/collection';
-import type { JSONObject } from '../../src/application/ports/eventStore';
 import { accountStream, apiKeyStream, USAGE_STREAM } from '../../src/application/streams';
 import type { ApiKeyOrder } from '../../projections/apiKeyListQuery';
 import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../projections/apiKeyListQuery';
@@ -8,6 +7,7 @@ import type { ProjectedEvent } from '../../projections/projectedEvent';
 import type { AccountDocument, ApiKeyDocument, CheckpointDocument, KeyIndexDocument } from '../../projections/readModel';
 import { COLLECTIONS } from '../../projections/readModel';
 import { CHECKPOINT_ID, applyBatch, ensureIndexes } from '../../projections/runner';
+import { apiKeyCreatedData, projectedEvent, projectedKeyEvent } from '../support/eventFixtures';
 
 /** A fresh, empty database for one contract run, and a way to drop it. */
 export interface DatabaseUnderTest {
@@ -17,27 +17,11 @@ export interface DatabaseUnderTest {
 
 const accountId = 'acct-contract';
 const minute = (m: number) => `2026-11-25T08:${String(m).padStart(2, '0')}:00.000Z`;
-let position = 0;
-const projected = (streamId: string, revision: number, type: string, data: object): ProjectedEvent => {
-  position += 1;
-  return { id: `evt-${position}`, type, data: data as JSONObject, metadata: { actor: 'alice' }, streamId, revision, position: { commit: BigInt(position), prepare: BigInt(position) } };
-};
-const keyEvent = (keyId: string, revision: number, type: string, data: object, at = minute(revision)) =>
-  projected(apiKeyStream(keyId), revision, type, { keyId, accountId, occurredAt: at, ...data });
+const projected = projectedEvent;
+const keyEvent = (keyId: string, revision: number, type: string, data: object, at = minute(revision)) => projectedKeyEvent({ keyId, accountId }, revision, type, data, at);
 const created = (keyId: string, name: string, at: string, extra: object = {}) =>
-  keyEvent(keyId, 0, 'ApiKeyCreated', {
-    name,
-    description: null,
-    region: 'us-east-1',
-    secretHash: `hash-${keyId}`,
-    maskedKey: 'sk-ab***wxyz',
-    scope: { mode: 'ALL', models: [], services: [] },
-    ipAllowlist: ['10.0.0.0/8'],
-    expiresAt: null,
-    termsAccepted: true,
-    ...extra,
-  }, at);
-const used = (uses: Array<[string, string]>) => projected(USAGE_STREAM, position, 'ApiKeysUsed', { uses: uses.map(([keyId, usedAt]) => ({ keyId, accountId, usedAt })) });
+  projectedEvent(apiKeyStream(keyId), 0, 'ApiKeyCreated', { ...apiKeyCreatedData({ keyId, accountId, occurredAt: at, name, ipAllowlist: ['10.0.0.0/8'] }), ...extra });
+const used = (uses: Array<[string, string]>) => projected(USAGE_STREAM, 0, 'ApiKeysUsed', { uses: uses.map(([keyId, usedAt]) => ({ keyId, accountId, usedAt })) });
 
 const rejection = async (promise: Promise<unknown>): Promise<unknown> => promise.then(() => new Error('expected a rejection'), (error: unknown) => error);
 
@@ -104,9 +88,11 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
       it('upserts an account limit, guarded by its revision, and stores the checkpoint', async () => {
         const limit = (revision: number, value: number) => projected(accountStream(accountId), revision, 'AccountKeyLimitSet', { accountId, limit: value, occurredAt: minute(revision) });
         await applyBatch(database, [limit(0, 5), limit(3, 7)]);
-        await applyBatch(database, [limit(0, 5)]);
+        const replayed = limit(0, 5);
+        await applyBatch(database, [replayed]);
         expect(await database.collection<AccountDocument>(COLLECTIONS.accounts).findOne({ _id: accountId })).toEqual({ _id: accountId, limit: 7, revision: 3 });
-        expect(await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID })).toEqual({ _id: CHECKPOINT_ID, commit: String(position), prepare: String(position) });
+        const { commit, prepare } = replayed.position;
+        expect(await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID })).toEqual({ _id: CHECKPOINT_ID, commit: String(commit), prepare: String(prepare) });
       });
       it('keeps every live hash of a rotated key in step (updateMany over the key\'s index entries)', async () => {
         const rotated = keyEvent('rot', 1, 'ApiKeyRotated', {

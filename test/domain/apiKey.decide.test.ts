@@ -5,6 +5,7 @@ import type { ApiKeyState } from '../../src/domain/apiKey/state';
 import { evolve, foldEvents, initialState } from '../../src/domain/apiKey/state';
 import { fingerprintOf, secretFromRandomBytes } from '../../src/domain/secret';
 import { deciderSpecification } from '../support/deciderSpecification';
+import { apiKeyCreated } from '../support/eventFixtures';
 
 const spec = deciderSpecification<ApiKeyState, ApiKeyCommand, ApiKeyEvent>({ decide, evolve, initialState });
 
@@ -19,24 +20,8 @@ const createCommand = (data: Partial<CreateApiKey['data']> = {}): CreateApiKey =
   data: { keyId, accountId, now: created, name: 'prod backend', region: 'us-east-1', acceptTerms: true, fingerprint, ...data },
 });
 
-const keyCreated = (data: Partial<ApiKeyCreated['data']> = {}): ApiKeyCreated => ({
-  type: 'ApiKeyCreated',
-  data: {
-    keyId,
-    accountId,
-    occurredAt: created,
-    name: 'prod backend',
-    description: null,
-    region: 'us-east-1',
-    secretHash: fingerprint.secretHash,
-    maskedKey: fingerprint.maskedKey,
-    scope: { mode: 'ALL', models: [], services: [] },
-    ipAllowlist: [],
-    expiresAt: null,
-    termsAccepted: true,
-    ...data,
-  },
-});
+const keyCreated = (data: Partial<ApiKeyCreated['data']> = {}): ApiKeyCreated =>
+  apiKeyCreated({ keyId, accountId, occurredAt: created, secretHash: fingerprint.secretHash, maskedKey: fingerprint.maskedKey, ...data });
 const base = { keyId, accountId, occurredAt: now };
 const deleted: ApiKeyEvent = { type: 'ApiKeyDeleted', data: base };
 const disabled: ApiKeyEvent = { type: 'ApiKeyStatusChanged', data: { ...base, status: 'DISABLED', reason: 'OWNER' } };

@@ -7,6 +7,7 @@ import { fingerprintOf, secretFromRandomBytes } from '../../src/domain/secret';
 import { checkAccess } from '../../src/domain/verification';
 import { compileIpAllowlist } from '../../src/domain/rules/ipAllowlist';
 import { deciderSpecification } from '../support/deciderSpecification';
+import { apiKeyCreated } from '../support/eventFixtures';
 
 const spec = deciderSpecification<ApiKeyState, ApiKeyCommand, ApiKeyEvent>({ decide, evolve, initialState });
 
@@ -20,23 +21,15 @@ const second = fingerprint(2);
 const third = fingerprint(3);
 const scope = { mode: 'RESTRICTED' as const, models: ['qwen-max'], services: [] };
 
-const keyCreated: ApiKeyCreated = {
-  type: 'ApiKeyCreated',
-  data: {
-    keyId,
-    accountId,
-    occurredAt: created,
-    name: 'prod backend',
-    description: null,
-    region: 'us-east-1',
-    secretHash: original.secretHash,
-    maskedKey: original.maskedKey,
-    scope,
-    ipAllowlist: ['10.0.0.0/8'],
-    expiresAt: null,
-    termsAccepted: true,
-  },
-};
+const keyCreated: ApiKeyCreated = apiKeyCreated({
+  keyId,
+  accountId,
+  occurredAt: created,
+  secretHash: original.secretHash,
+  maskedKey: original.maskedKey,
+  scope,
+  ipAllowlist: ['10.0.0.0/8'],
+});
 const on = (at = now) => ({ keyId, accountId, now: at });
 const base = (at = now) => ({ keyId, accountId, occurredAt: at });
 const rotate = (gracePeriodSeconds: number, to = second, data: Partial<RotateApiKey['data']> = {}): RotateApiKey => ({

@@ -1,29 +1,15 @@
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
-import type { JSONObject } from '../../src/application/ports/eventStore';
-import { apiKeyStream } from '../../src/application/streams';
 import type { ProjectedEvent } from '../../projections/projectedEvent';
 import type { ApiKeyDocument, KeyIndexDocument } from '../../projections/readModel';
 import { COLLECTIONS } from '../../projections/readModel';
 import { applyBatch, ensureIndexes } from '../../projections/runner';
+import { projectedKeyEvent } from '../support/eventFixtures';
 
 const keyId = 'key-r';
 const accountId = 'acct-r';
 const at = (minute: number) => `2026-11-25T08:${String(minute).padStart(2, '0')}:00.000Z`;
 const scope = { mode: 'ALL', models: [], services: [] };
-let position = 0;
-
-function keyEvent(revision: number, type: string, data: object): ProjectedEvent {
-  position += 1;
-  return {
-    id: `evt-${position}`,
-    type,
-    data: { keyId, accountId, occurredAt: at(revision), ...data } as JSONObject,
-    metadata: { actor: 'alice' },
-    streamId: apiKeyStream(keyId),
-    revision,
-    position: { commit: BigInt(position), prepare: BigInt(position) },
-  };
-}
+const keyEvent = (revision: number, type: string, data: object): ProjectedEvent => projectedKeyEvent({ keyId, accountId }, revision, type, data, at(revision));
 
 const created = keyEvent(0, 'ApiKeyCreated', {
   name: 'rotating',

@@ -1,28 +1,16 @@
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
-import type { JSONObject } from '../../src/application/ports/eventStore';
-import { accountStream, apiKeyStream, USAGE_STREAM } from '../../src/application/streams';
+import { accountStream, USAGE_STREAM } from '../../src/application/streams';
 import type { ProjectedEvent } from '../../projections/projectedEvent';
 import type { AccountDocument, ApiKeyDocument, KeyIndexDocument } from '../../projections/readModel';
 import { COLLECTIONS } from '../../projections/readModel';
 import { applyBatch, ensureIndexes } from '../../projections/runner';
+import { projectedEvent, projectedKeyEvent } from '../support/eventFixtures';
 
 const keyId = 'key-1';
 const accountId = 'acct-1';
-let position = 0;
 const at = (minute: number) => `2026-11-25T08:${String(minute).padStart(2, '0')}:00.000Z`;
-
-function keyEvent(revision: number, type: string, data: object, minute = revision): ProjectedEvent {
-  position += 1;
-  return {
-    id: `evt-${position}`,
-    type,
-    data: { keyId, accountId, occurredAt: at(minute), ...data } as JSONObject,
-    metadata: { actor: 'alice' },
-    streamId: apiKeyStream(keyId),
-    revision,
-    position: { commit: BigInt(position), prepare: BigInt(position) },
-  };
-}
+const keyEvent = (revision: number, type: string, data: object, minute = revision): ProjectedEvent =>
+  projectedKeyEvent({ keyId, accountId }, revision, type, data, at(minute));
 
 const created = keyEvent(0, 'ApiKeyCreated', {
   name: 'Prod Backend',
@@ -41,18 +29,7 @@ const disabled = keyEvent(3, 'ApiKeyStatusChanged', { status: 'DISABLED', reason
 const rescoped = keyEvent(4, 'ApiKeyScopeUpdated', { scope: { mode: 'RESTRICTED', models: ['qwen-max'], services: [] }, ipAllowlist: [] });
 const deleted = keyEvent(5, 'ApiKeyDeleted', {});
 
-function usage(usedAt: string): ProjectedEvent {
-  position += 1;
-  return {
-    id: `evt-${position}`,
-    type: 'ApiKeysUsed',
-    data: { uses: [{ keyId, accountId, usedAt }] },
-    metadata: undefined,
-    streamId: USAGE_STREAM,
-    revision: position,
-    position: { commit: BigInt(position), prepare: BigInt(position) },
-  };
-}
+const usage = (usedAt: string): ProjectedEvent => projectedEvent(USAGE_STREAM, 0, 'ApiKeysUsed', { uses: [{ keyId, accountId, usedAt }] });
 
 async function readModelAfter(...batches: ProjectedEvent[][]) {
   const database = new InProcessDatabase();
@@ -124,15 +101,8 @@ describe('Read model projections', () => {
   });
 
   it('should record an account limit, applied twice or late without moving back', async () => {
-    const limit = (revision: number, value: number): ProjectedEvent => ({
-      id: `limit-${revision}`,
-      type: 'AccountKeyLimitSet',
-      data: { accountId, limit: value, occurredAt: at(revision) },
-      metadata: undefined,
-      streamId: accountStream(accountId),
-      revision,
-      position: { commit: BigInt(100 + revision), prepare: BigInt(100 + revision) },
-    });
+    const limit = (revision: number, value: number): ProjectedEvent =>
+      projectedEvent(accountStream(accountId), revision, 'AccountKeyLimitSet', { accountId, limit: value, occurredAt: at(revision) });
     const { database } = await readModelAfter([limit(0, 5), limit(3, 7)], [limit(0, 5)], [limit(3, 7)]);
     expect(await database.collection<AccountDocument>(COLLECTIONS.accounts).findOne({ _id: accountId })).toEqual({ _id: accountId, limit: 7, revision: 3 });
   });
