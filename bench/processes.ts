@@ -24,12 +24,13 @@ export function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
 }
 
 function startProcess(args: string[], env: Record<string, string>, listening: RegExp, timeoutMs: number): Promise<Started> {
+  const name = args.find((arg) => !arg.startsWith('--')) ?? 'node';
   const began = Date.now();
   const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise<Started>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within ${timeoutMs} ms:\n${output.slice(-2000)}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.slice(-2000)}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       if (output.length < 100_000) output += chunk.toString();
       const match = listening.exec(output);
@@ -55,15 +56,15 @@ function startProcess(args: string[], env: Record<string, string>, listening: Re
     child.stderr?.on('data', onData);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${args[0]} exited before listening:\n${output.slice(-2000)}`));
+      reject(new Error(`${name} exited before listening:\n${output.slice(-2000)}`));
     });
   });
 }
 
 /** The built service (what `npm start` runs) on the embedded default, on 127.0.0.1 and a free port. */
-export const startService = (dataDir: string, env: Record<string, string> = {}, timeoutMs = 300_000): Promise<Started> =>
+export const startService = (dataDir: string, env: Record<string, string> = {}, nodeFlags: string[] = [], timeoutMs = 300_000): Promise<Started> =>
   startProcess(
-    [join(DIST, 'src', 'main.js')],
+    [...nodeFlags, join(DIST, 'src', 'main.js')],
     { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
     /keyhub listening on http:\/\/127\.0\.0\.1:(\d+)\/graphql/,
     timeoutMs,

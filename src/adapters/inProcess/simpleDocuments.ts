@@ -170,13 +170,23 @@ export function applySimpleUpdate<T extends Document>(doc: T, modifier: Document
 export function simpleUpsertDocument(base: Document, update: Document): Document | null {
   // Built up from an empty literal, so that documents of one shape share one hidden class.
   const inserted: Document = {};
-  for (const field of Object.keys(base)) inserted[field] = storedValue(base[field]);
+  // Fields holding the same instant (createdAt and updatedAt of a new key) share one stored Date: a Date costs ~90 bytes.
+  let lastDate: Date | null = null;
+  const store = (value: unknown): unknown => {
+    if (!(value instanceof Date) || lastDate === null || lastDate.getTime() !== value.getTime()) {
+      const stored = storedValue(value);
+      if (stored instanceof Date) lastDate = stored;
+      return stored;
+    }
+    return lastDate;
+  };
+  for (const field of Object.keys(base)) inserted[field] = store(base[field]);
   for (const operator of Object.keys(update)) {
     const fields = update[operator];
     if ((operator !== '$set' && operator !== '$setOnInsert') || !isPlainObject(fields)) return null;
     for (const field of Object.keys(fields)) {
       if (!isTopLevelField(field)) return null;
-      inserted[field] = storedValue(fields[field]);
+      inserted[field] = store(fields[field]);
     }
   }
   return inserted;
