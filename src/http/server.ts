@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
@@ -18,6 +18,8 @@ import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
 import { formatError, logUnexpectedErrors } from '../graphql/errors';
 import type { Logger } from '../logger';
+import { clientAddressOf } from './clientAddress';
+import { graphqlHttpHandler, isGraphQLRequest } from './graphqlHttp';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
 
 export interface HttpDependencies {
@@ -42,10 +44,6 @@ export interface HttpApp {
   stop(): Promise<void>;
 }
 
-/** TRUST_PROXY as express takes it: a hop count, true/false, or addresses and names (`loopback, 10.0.0.0/8`). */
-const trustProxySetting = (value: string): number | boolean | string =>
-  /^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value === 'false' ? false : value;
-
 const requestIdOf = (header: string | string[] | undefined): string =>
   typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 
@@ -54,9 +52,10 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const { schema, services, authenticator, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  if (deps.trustProxy !== undefined) app.set('trust proxy', trustProxySetting(deps.trustProxy));
   const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
-  const server = createServer(app);
+  // HTTP requests to /graphql go to Apollo without express around them (see graphqlHttp.ts); the rest to express.
+  let graphqlHttp: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
+  const server = createServer((req, res) => (graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : app(req, res)));
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
@@ -104,33 +103,28 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   });
   await apollo.start();
 
+  const clientAddress = clientAddressOf(deps.trustProxy);
+  graphqlHttp = graphqlHttpHandler(apollo, {
+    isReady: deps.isReady,
+    onError: (error) => logger.error({ err: error }, 'unexpected error in the GraphQL HTTP handler'),
+    context: async (req, res, body) => {
+      const requestId = requestIdOf(req.headers['x-request-id']);
+      res.setHeader('x-request-id', requestId);
+      const transport = { clientAddress: clientAddress(req), connection: null, requestId };
+      // Only a request for anonymous fields alone (reportLeakedKey) may come without a token; all else is refused here, as always.
+      if (!req.headers.authorization && isAnonymousRequest(body)) return createContext(null, services, transport);
+      try {
+        return createContext(await authenticator.authenticate(req.headers.authorization, requestId), services, transport);
+      } catch (error) {
+        const message = error instanceof DomainError ? error.message : 'authentication failed';
+        throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      }
+    },
+  });
+
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
   deps.routes?.(app);
-  app.use(
-    '/graphql',
-    (req, res, next) => {
-      if (deps.isReady()) return next();
-      res.status(503).json({ errors: [{ message: 'the service is not ready (starting, or an engine is unreachable); retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
-    },
-    express.json({ limit: '256kb' }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const requestId = requestIdOf(req.headers['x-request-id']);
-        res.setHeader('x-request-id', requestId);
-        const transport = { clientAddress: req.ip ?? null, connection: null, requestId };
-        // Only a request for anonymous fields alone (reportLeakedKey) may come without a token; all else is refused here, as always.
-        if (!req.headers.authorization && isAnonymousRequest(req.body)) return createContext(null, services, transport);
-        try {
-          return createContext(await authenticator.authenticate(req.headers.authorization, requestId), services, transport);
-        } catch (error) {
-          const message = error instanceof DomainError ? error.message : 'authentication failed';
-          throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
-        }
-      },
-    }),
-  );
-
   // Bodies that are not JSON, or too large, are the client's error: answer in GraphQL's shape, never with a stack page.
   app.use((error: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
