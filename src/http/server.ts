@@ -19,7 +19,7 @@ import { createContext } from '../graphql/context';
 import { formatError, logUnexpectedErrors } from '../graphql/errors';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
-import { graphqlHttpHandler, isGraphQLRequest } from './graphqlHttp';
+import { GRAPHQL_PATH, graphqlHttpHandler, isGraphQLRequest } from './graphqlHttp';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
 
 export interface HttpDependencies {
@@ -57,7 +57,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   let graphqlHttp: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
   const server = createServer((req, res) => (graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : app(req, res)));
 
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
     {
       schema,
@@ -125,12 +125,10 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
   deps.routes?.(app);
-  // Bodies that are not JSON, or too large, are the client's error: answer in GraphQL's shape, never with a stack page.
-  app.use((error: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error({ err: error }, 'unexpected error in the HTTP layer');
-    const message = status === 500 ? 'Internal server error' : error.type === 'entity.too.large' ? 'request body too large' : 'request body is not valid JSON';
-    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  // Express parses no bodies (GraphQL is served before it); anything a route throws is masked, never a stack page.
+  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    logger.error({ err: error }, 'unexpected error in the HTTP layer');
+    res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
   });
 
   return {
