@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Caller } from './application/caller';
 import { DomainError } from './domain/errors';
+import { principalIdProblem } from './domain/rules/principalId';
 
 type Identity = Omit<Caller, 'requestId'>;
 
@@ -54,6 +55,10 @@ export class JwtAuthenticator {
     const { sub, account, roles = [] } = payload as { sub?: unknown; account?: unknown; roles?: unknown };
     if (typeof sub !== 'string' || sub === '' || typeof account !== 'string' || account === '') {
       throw new DomainError('UNAUTHENTICATED', 'the token must carry sub and account');
+    }
+    for (const [claim, value] of [['sub', sub], ['account', account]] as const) {
+      const problem = principalIdProblem(value);
+      if (problem) throw new DomainError('UNAUTHENTICATED', `the token's ${claim} claim ${problem}`);
     }
     if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
       throw new DomainError('UNAUTHENTICATED', 'roles must be an array of strings');

@@ -147,7 +147,13 @@ export async function startKeyhub(
     isReady: () => ready && runner.healthy,
     trustProxy: config.TRUST_PROXY,
     webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
-    routes: (app) => mountForwardAuth(app, { verifier: services.verifier, isReady: () => ready && runner.healthy, gatewayToken: config.FORWARD_AUTH_TOKEN }),
+    routes: (app) =>
+      mountForwardAuth(app, {
+        verifier: services.verifier,
+        isReady: () => ready && runner.healthy,
+        gatewayToken: config.FORWARD_AUTH_TOKEN,
+        onError: (error) => logger.error({ err: error }, 'unexpected error answering forward auth'),
+      }),
   });
 
   const startedAt = Date.now();

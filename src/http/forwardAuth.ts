@@ -23,6 +23,8 @@ export interface ForwardAuthOptions {
   isReady: () => boolean;
   /** When set, every request must carry it in X-Gateway-Token. */
   gatewayToken?: string | undefined;
+  /** Called with anything thrown while answering; the request gets a 500 and the process goes on. */
+  onError: (error: unknown) => void;
 }
 
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
@@ -47,6 +49,13 @@ const tokenMatcher = (expected: string): ((presented: string | undefined) => boo
   const wanted = digest(expected);
   return (presented) => presented !== undefined && timingSafeEqual(digest(presented), wanted);
 };
+
+/**
+ * Header values must be Latin-1 without control characters, or node throws. Account ids may be in
+ * any script (`租户-42`), so ids go out percent-encoded as UTF-8 (encodeURIComponent): ids of ASCII
+ * letters, digits and `-_.!~*'()` are unchanged, and a gateway decodes with its URL decoder.
+ */
+export const headerValue = (text: string): string => encodeURIComponent(text);
 
 // Written with node's own writeHead/end, as one string: express's res.json adds an ETag hash and a second write per response.
 function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: object): void {
@@ -76,25 +85,7 @@ type ExpressHandle = (req: IncomingMessage, res: ServerResponse, next?: (error?:
  * /auth far below the baseline. The handler uses node's request and response only.
  */
 export function mountForwardAuth(app: Express, options: ForwardAuthOptions): void {
-  const gatewayAllowed = options.gatewayToken ? tokenMatcher(options.gatewayToken) : () => true;
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!options.isReady()) return answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'STARTING' });
-    if (!gatewayAllowed(single(req.headers['x-gateway-token']))) return deny(res, 401, 'GATEWAY_UNAUTHENTICATED');
-    const secret = bearerOf(req.headers.authorization);
-    if (secret === null) return deny(res, 401, 'MISSING');
-    const request = { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null };
-    const respond = (result: VerificationResult): void => {
-      if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
-      answer(res, 200, { 'x-key-id': result.keyId, 'x-account-id': result.accountId }, { valid: true, keyId: result.keyId, accountId: result.accountId });
-    };
-    const known = options.verifier.verifyNow(secret, request); // a cached key: answered in this turn, no promise
-    if (known) return respond(known);
-    options.verifier.verify(secret, request).then(
-      respond,
-      // The read model did not answer: neither a yes nor a no. Gateways treat 503 as an error and deny (fail closed).
-      () => answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'UNAVAILABLE' }),
-    );
-  };
+  const handler = guarded(forwardAuthHandler(options), options.onError);
   const routed = app as unknown as { handle?: ExpressHandle };
   const expressHandle = routed.handle;
   if (typeof expressHandle !== 'function') {
@@ -104,5 +95,56 @@ export function mountForwardAuth(app: Express, options: ForwardAuthOptions): voi
   routed.handle = function (this: unknown, req, res, next) {
     if (isForwardAuthPath(req.url)) return handler(req, res);
     return expressHandle.call(this, req, res, next);
+  };
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Nothing a request brings may end the process: a throw anywhere on the answer's path (now or in
+ * a later turn) becomes a 500 for this request alone, and is logged.
+ */
+export function guarded(handler: (req: IncomingMessage, res: ServerResponse, fail: (error: unknown) => void) => void, onError: (error: unknown) => void): Handler {
+  return (req, res) => {
+    const fail = (error: unknown): void => {
+      onError(error);
+      if (res.headersSent) return void res.destroy();
+      try {
+        answer(res, 500, {}, { valid: false, reason: 'INTERNAL' });
+      } catch (again) {
+        onError(again);
+        res.destroy();
+      }
+    };
+    try {
+      handler(req, res, fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+function forwardAuthHandler(options: ForwardAuthOptions) {
+  const gatewayAllowed = options.gatewayToken ? tokenMatcher(options.gatewayToken) : () => true;
+  return (req: IncomingMessage, res: ServerResponse, fail: (error: unknown) => void): void => {
+    if (!options.isReady()) return answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'STARTING' });
+    if (!gatewayAllowed(single(req.headers['x-gateway-token']))) return deny(res, 401, 'GATEWAY_UNAUTHENTICATED');
+    const secret = bearerOf(req.headers.authorization);
+    if (secret === null) return deny(res, 401, 'MISSING');
+    const request = { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null };
+    const respond = (result: VerificationResult): void => {
+      if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
+      answer(res, 200, { 'x-key-id': headerValue(result.keyId), 'x-account-id': headerValue(result.accountId) }, { valid: true, keyId: result.keyId, accountId: result.accountId });
+    };
+    const known = options.verifier.verifyNow(secret, request); // a cached key: answered in this turn, no promise
+    if (known) return respond(known);
+    options.verifier
+      .verify(secret, request)
+      .then(
+        respond,
+        // The read model did not answer: neither a yes nor a no. Gateways treat 503 as an error and deny (fail closed).
+        () => answer(res, 503, { 'retry-after': '1' }, { valid: false, reason: 'UNAVAILABLE' }),
+      )
+      .catch(fail);
   };
 }

@@ -57,4 +57,18 @@ describe('JwtAuthenticator', () => {
     expect(await codeOf(authenticator.authenticate(`Bearer ${await token({}, start + 60_000)}`, 'r'))).toBe('UNAUTHENTICATED');
     expect(await codeOf(authenticator.authenticate(`Bearer ${await token({ account: 'a', roles: [1] }, start + 60_000)}`, 'r'))).toBe('UNAUTHENTICATED');
   });
+
+  it('refuses sub and account claims longer than 128 characters or with control characters, and accepts any script', async () => {
+    const withClaims = async (sub: string, account: string) => {
+      const jwt = await new SignJWT({ account }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime((start + 60_000) / 1000).sign(new TextEncoder().encode(SECRET));
+      return codeOf(authenticator.authenticate(`Bearer ${jwt}`, 'r'));
+    };
+    expect(await withClaims('用户-7', '租户-42')).toBeUndefined();
+    expect(await withClaims('a'.repeat(128), 'b'.repeat(128))).toBeUndefined();
+    expect(await withClaims('alice', 'b'.repeat(129))).toBe('UNAUTHENTICATED');
+    expect(await withClaims('a'.repeat(129), 'acct')).toBe('UNAUTHENTICATED');
+    expect(await withClaims('alice', 'acct\r\nx-injected: 1')).toBe('UNAUTHENTICATED');
+    expect(await withClaims('al\u0000ice', 'acct')).toBe('UNAUTHENTICATED');
+    expect(await withClaims('alice', 'acct\ud800')).toBe('UNAUTHENTICATED');
+  });
 });

@@ -44,6 +44,18 @@ describe('forward auth (GET /auth) for gateways', () => {
     expect((await gateway.call(VERIFY, { key: secret })).verifyApiKey).toMatchObject({ valid: true, keyId: apiKey.id });
   });
 
+  it('answers for an account named in any script, percent-encoded in the header, and stays up', async () => {
+    // A raw non-Latin-1 header value used to throw ERR_INVALID_CHAR outside any handler and end the process.
+    const tenant = await clientFor(keyhub.url, { sub: '用户-7', account: `租户-42-${randomUUID()}` });
+    const { secret, apiKey } = (await tenant.call(CREATE, { input: { name: '网关密钥', acceptTerms: true } })).createApiKey as { secret: string; apiKey: { id: string; accountId: string } };
+    for (let i = 0; i < 2; i += 1) {
+      const answer = await forwardAuth(keyhub, bearer(secret));
+      expect(answer).toMatchObject({ status: 200, keyId: apiKey.id, body: { valid: true, accountId: apiKey.accountId } });
+      expect(decodeURIComponent(answer.accountId ?? '')).toBe(apiKey.accountId);
+    }
+    expect((await fetch(`${keyhub.baseUrl}/healthz`)).status).toBe(200);
+  });
+
   it('accepts any method and path under /auth (Envoy forwards the original request line)', async () => {
     const { secret, apiKey } = await create();
     expect(await forwardAuth(keyhub, bearer(secret), '/auth/v1/chat/completions', 'POST')).toMatchObject({ status: 200, keyId: apiKey.id });
