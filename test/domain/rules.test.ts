@@ -1,5 +1,7 @@
 import { compileIpAllowlist, normaliseIpEntry, parseIpAllowlist } from '../../src/domain/rules/ipAllowlist';
 import { parseScope, scopeAllows } from '../../src/domain/rules/scope';
+import { parseDescription } from '../../src/domain/rules/description';
+import { parseKeyName } from '../../src/domain/rules/name';
 import { checkAccess } from '../../src/domain/verification';
 import type { VerifiableKey } from '../../src/domain/verification';
 
@@ -92,5 +94,29 @@ describe('Verification checks', () => {
     expect(checkAccess(key, { ...request, nowMs: Date.parse('2027-01-01T00:00:00.000Z') }).reason).toBe('EXPIRED');
     expect(checkAccess(key, { ...request, clientIp: '1.1.1.1' }).reason).toBe('IP_NOT_ALLOWED');
     expect(checkAccess(key, { ...request, model: 'other' }).reason).toBe('SCOPE_DENIED');
+  });
+});
+
+describe('hostile text and list input', () => {
+  it('should refuse bidi overrides, zero-width spaces and lone surrogates in descriptions, and keep joiners scripts need', () => {
+    for (const text of ['pay \u202Eevil', 'a\u200Bb', 'b\uFEFFom', 'iso\u2066late', 'half \ud800 pair', 'c1\u0085x']) {
+      expect(() => parseDescription(text)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'description' }));
+    }
+    expect(parseDescription('می\u200Cخواهم 👩\u200D💻 租户')).toBe('می\u200Cخواهم 👩\u200D💻 租户');
+  });
+
+  it('should refuse format characters and lone surrogates in names', () => {
+    for (const text of ['ab\u202Ecd', 'ab\u200Bcd', 'ab\ud800']) {
+      expect(() => parseKeyName(text)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'name' }));
+    }
+    expect(parseKeyName('生产 密钥')).toBe('生产 密钥');
+  });
+
+  it('should count a scope list before de-duplicating it, so a huge list costs no more than a short one', () => {
+    const huge = Array.from({ length: 32_000 }, (_, i) => `model-${i}`);
+    expect(() => parseScope({ mode: 'RESTRICTED', models: huge })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'scope.models' }));
+    // 101 copies of one id: refused by their count, not de-duplicated into one entry first.
+    expect(() => parseScope({ mode: 'RESTRICTED', models: Array(101).fill('qwen-max') })).toThrow(expect.objectContaining({ field: 'scope.models' }));
+    expect(parseScope({ mode: 'RESTRICTED', models: ['qwen-max', 'qwen-max', 'gpt-4o*'] }).models).toEqual(['qwen-max', 'gpt-4o*']);
   });
 });

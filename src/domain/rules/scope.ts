@@ -22,7 +22,9 @@ const SCOPE_ENTRY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*\*?$/;
 export const SCOPE_ALL: AccessScope = Object.freeze({ mode: 'ALL', models: [], services: [] });
 
 function parseEntries(raw: readonly string[] | null | undefined, field: string): string[] {
-  const entries: string[] = [];
+  // Counted before anything else: a hostile list of 32,000 entries must cost no more than one of 101.
+  if ((raw?.length ?? 0) > SCOPE_ENTRIES_MAX) throw badInput(field, `at most ${SCOPE_ENTRIES_MAX} entries (got ${raw?.length})`);
+  const entries = new Set<string>();
   (raw ?? []).forEach((value, index) => {
     const entry = value.trim();
     if (entry.length === 0 || entry.length > SCOPE_ENTRY_MAX_LENGTH || !SCOPE_ENTRY_PATTERN.test(entry)) {
@@ -31,10 +33,9 @@ function parseEntries(raw: readonly string[] | null | undefined, field: string):
         `"${value}" is not a model or service id (letters, digits and . _ : / @ -, at most ${SCOPE_ENTRY_MAX_LENGTH} characters, optionally ending in *)`,
       );
     }
-    if (!entries.includes(entry)) entries.push(entry);
+    entries.add(entry);
   });
-  if (entries.length > SCOPE_ENTRIES_MAX) throw badInput(field, `at most ${SCOPE_ENTRIES_MAX} entries`);
-  return entries;
+  return [...entries];
 }
 
 /** ALL lists nothing; RESTRICTED must list at least one model or service. */
