@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { EventStoreDbStore } from './adapters/eventstoredb/eventStoreDbStore';
 import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
 import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
+import { lockDataDir } from './adapters/sqlite/dataDirLock';
 import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
@@ -45,11 +46,21 @@ const ENGINE_PROBE_TIMEOUT_MS = 5000;
  * MongoDB for the read model; each can be chosen alone. Without them: the embedded default, a
  * durable SQLite log under DATA_DIR and the in-process read model.
  */
-export async function openEngines(config: Config): Promise<Engines> {
+export async function openEngines(config: Config, use: { serving: boolean } = { serving: false }): Promise<Engines> {
+  // The process that serves from the embedded log must be its only server (see dataDirLock.ts); tools only read.
+  const lock = !config.EVENTSTORE_URL && use.serving ? lockDataDir(config.DATA_DIR) : null;
   const eventStoreDb = config.EVENTSTORE_URL ? EventStoreDbStore.connect(config.EVENTSTORE_URL) : null;
   const mongo = config.MONGODB_URL ? MongoReadModel.connect(config.MONGODB_URL, config.MONGODB_DB) : null;
   const file = join(config.DATA_DIR, 'events.sqlite');
-  const store = eventStoreDb ?? new SqliteEventStore(file);
+  let sqlite: SqliteEventStore | null = null;
+  try {
+    sqlite = eventStoreDb ? null : new SqliteEventStore(file);
+    if (use.serving) sqlite?.checkIntegrity();
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  const store = eventStoreDb ?? (sqlite as SqliteEventStore);
   return {
     store,
     readModel: mongo ?? new InProcessDatabase(),
@@ -66,6 +77,7 @@ export async function openEngines(config: Config): Promise<Engines> {
       // A call hung on a server that stopped answering can keep the client's dispose waiting: bound it.
       const bounded = (closing: Promise<void> | undefined) => Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
       await Promise.all([bounded(store.dispose()), bounded(mongo?.close())]);
+      lock?.release();
     },
   };
 }
@@ -104,7 +116,7 @@ export async function startKeyhub(
   config: Config,
   logger: Logger,
   /** Tests replace the engines (e.g. with ones that fail on demand); the service uses `openEngines`. */
-  open: (config: Config) => Promise<Engines> = openEngines,
+  open: (config: Config) => Promise<Engines> = (config) => openEngines(config, { serving: true }),
 ): Promise<Keyhub> {
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
   const jwt = new JwtAuthenticator(jwtSecret);

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { startKeyhub } from './compositionRoot';
 import { createLogger } from './logger';
+import { StartupError } from './startupError';
 
 async function main(): Promise<void> {
   let config;
@@ -46,6 +47,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StartupError) {
+    console.error(error.message);
+    process.exit(2);
+  }
   console.error('keyhub failed to start:', error);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 import { EventEmitter, once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { StartupError } from '../../startupError';
 import type {
   AllStreamSubscription,
   AppendResult,
@@ -17,6 +18,15 @@ import type {
   SubscribeToAllOptions,
 } from '../../application/ports/eventStore';
 import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+
+export class CorruptLogError extends StartupError {
+  constructor(file: string, problems: readonly string[]) {
+    super(
+      `The event log ${file} is damaged (SQLite integrity check: ${problems.slice(0, 5).join('; ')}). keyhub will not serve from it: ` +
+        'restore events.sqlite from a backup (stop keyhub, copy the file with its -wal file), or recover what is readable with the sqlite3 shell\'s .recover.',
+    );
+  }
+}
 
 /** A row as an array (better-sqlite3's raw mode: no object per row): the columns of ROW_COLUMNS, in order. */
 type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string | null, created: number];
@@ -45,24 +55,34 @@ export class SqliteEventStore implements EventStore {
   private disposed = false;
   private pendingAppends: PendingAppend[] = [];
 
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  constructor(private readonly file: string) {
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Created owner-only before SQLite opens it (its -wal and -shm files take the same mode): the log names every account and key.
+      closeSync(openSync(file, 'a', 0o600));
+    }
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS events (
-        position INTEGER PRIMARY KEY AUTOINCREMENT,
-        stream   TEXT    NOT NULL,
-        revision INTEGER NOT NULL,
-        id       TEXT    NOT NULL UNIQUE,
-        type     TEXT    NOT NULL,
-        data     TEXT    NOT NULL,
-        metadata TEXT,
-        created  INTEGER NOT NULL,
-        UNIQUE (stream, revision)
-      )`);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS events (
+          position INTEGER PRIMARY KEY AUTOINCREMENT,
+          stream   TEXT    NOT NULL,
+          revision INTEGER NOT NULL,
+          id       TEXT    NOT NULL UNIQUE,
+          type     TEXT    NOT NULL,
+          data     TEXT    NOT NULL,
+          metadata TEXT,
+          created  INTEGER NOT NULL,
+          UNIQUE (stream, revision)
+        )`);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new CorruptLogError(file, [(error as Error).message]);
+      throw error;
+    }
     this.appended.setMaxListeners(0);
     this.statements = {
       streamRevision: this.db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
@@ -74,6 +94,21 @@ export class SqliteEventStore implements EventStore {
       readAllBackwards: this.db.prepare<[number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE position < ? ORDER BY position DESC LIMIT ?`).raw(true),
       lastPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
+  }
+
+  /**
+   * SQLite's quick_check (every page and index entry, without cross-checking index contents, which is
+   * the slow part of integrity_check): a damaged log is a reason to stop and restore from a backup,
+   * never to retry as if an engine were unreachable.
+   */
+  checkIntegrity(): void {
+    let problems: string[];
+    try {
+      problems = (this.db.pragma('quick_check(20)') as Array<{ quick_check: string }>).map((row) => row.quick_check);
+    } catch (error) {
+      problems = [(error as Error).message];
+    }
+    if (problems.length !== 1 || problems[0] !== 'ok') throw new CorruptLogError(this.file, problems);
   }
 
   async appendToStream(streamName: string, events: EventData | EventData[], options: AppendToStreamOptions = {}): Promise<AppendResult> {
