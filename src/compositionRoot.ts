@@ -146,7 +146,7 @@ export async function startKeyhub(
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
     verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage, Date.now, verificationCache),
-    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS),
+    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
   };
 

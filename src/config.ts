@@ -24,6 +24,8 @@ const schema = z.object({
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
   // Live events buffered for one subscription while its client is not reading; past this it is disconnected (and can resume with its cursor).
   WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  // How many log events a resuming feed may read past its cursor: the log holds every tenant's events.
+  FEED_REPLAY_MAX_EVENTS: z.coerce.number().int().min(1000).max(100_000_000).default(100_000),
   /** When set, GET /auth (forward auth) requires it in X-Gateway-Token. */
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
 });

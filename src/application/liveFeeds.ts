@@ -1,4 +1,5 @@
 import { toProjectedEvent } from '../../projections/runner';
+import { DomainError } from '../domain/errors';
 import type { Caller } from './caller';
 import { parseCursor } from './feedCursor';
 import { replayThenLive } from './feedReplay';
@@ -25,6 +26,8 @@ export class LiveFeeds {
     private readonly store: EventStore,
     private readonly live: LiveSource,
     private readonly maxPending: number,
+    /** Log events a replay may read past its cursor (every tenant's count), before the cursor is refused as too old. */
+    private readonly maxReplayed: number,
   ) {}
 
   apiKeyEvents(caller: Caller, after: string | null | undefined, onOverflow: () => void): AsyncIterableIterator<ApiKeyEventView> {
@@ -55,7 +58,11 @@ export class LiveFeeds {
 
   /** The account's key events in the log from a position on (the position's own event is dropped by the merge). */
   private async *replay<T>(accountId: string, from: Position, pick: (items: NonNullable<ReturnType<typeof feedItemsOf>>) => T | null): AsyncGenerator<T> {
+    let read = 0;
     for await (const resolved of this.store.readAll({ fromPosition: from })) {
+      if ((read += 1) > this.maxReplayed) {
+        throw new DomainError('BAD_USER_INPUT', `the cursor is more than ${this.maxReplayed} log events old: reload the keys and subscribe again without a cursor`, 'after');
+      }
       const recorded = resolved.event;
       if (!recorded || keyIdOfStream(recorded.streamId) === null || recorded.data['accountId'] !== accountId) continue;
       const items = feedItemsOf(toProjectedEvent(recorded));

@@ -16,6 +16,7 @@ const PUBLIC_CODES = new Set([
   'NOT_FOUND',
   'CONFLICT',
   'QUOTA_EXCEEDED',
+  'RATE_LIMITED',
   'SERVICE_UNAVAILABLE',
   // Apollo's own, for requests that are not valid GraphQL
   'GRAPHQL_PARSE_FAILED',

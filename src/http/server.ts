@@ -75,6 +75,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       // The same error boundary as over HTTP: domain errors keep their code and field, the rest is masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
+      // A feed that fails after it started (e.g. a resume cursor too far back) ends with an error message: the same boundary.
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error.originalError ?? error)),
       context: (ctx): GraphQLContext =>
         createContext(ctx.extra.caller ?? null, services, {
           clientAddress: ctx.extra.request.socket.remoteAddress ?? null,

@@ -12,6 +12,7 @@ type FeedEvent = { id: string; keyId: string; type: string; version: number; cur
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MAX_SUBSCRIPTIONS = 3;
 const MAX_PENDING = 10;
+const MAX_REPLAYED = 1000;
 
 /** Resolves with the close event of a graphql-ws client. */
 const closedOf = (client: WsClient) => new Promise<{ code: number; reason: string }>((resolve) => client.on('closed', (event) => resolve(event as { code: number; reason: string })));
@@ -47,7 +48,7 @@ describe('Gap-free live feeds and connection limits, end to end', () => {
   };
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { WS_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS), WS_MAX_PENDING_EVENTS: String(MAX_PENDING) } });
+    keyhub = await startKeyhubProcess({ env: { WS_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS), WS_MAX_PENDING_EVENTS: String(MAX_PENDING), FEED_REPLAY_MAX_EVENTS: String(MAX_REPLAYED) } });
   });
   afterAll(async () => {
     await Promise.all(sockets.map((socket) => socket.dispose()));
@@ -122,6 +123,19 @@ describe('Gap-free live feeds and connection limits, end to end', () => {
     const client = open(owner);
     const message = await firstMessage(client, API_KEY_EVENTS_AFTER, { after: 'not-a-cursor' });
     expect(message.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+  });
+
+  it('ends a feed resumed from a cursor more than FEED_REPLAY_MAX_EVENTS behind with BAD_USER_INPUT on after', async () => {
+    const owner = await newOwner();
+    const watcher = await live(owner, API_KEY_EVENTS_AFTER);
+    await owner.call(CREATE, { input: { name: 'watched', acceptTerms: true } });
+    const cursor = (await take(watcher.feed, 1))[0]?.cursor;
+    const noisy = await newOwner(); // another tenant writes more than the replay may read
+    const { apiKey: busy } = (await noisy.call(CREATE, { input: { name: 'busy', acceptTerms: true } })).createApiKey;
+    for (let i = 0; i < MAX_REPLAYED; i += 1) await noisy.call(DESCRIBE, { id: busy.id, d: `run ${i}` });
+    const message = await firstMessage(open(owner), API_KEY_EVENTS_AFTER, { after: cursor });
+    expect(message.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(message.errors?.[0]?.message).toContain(`${MAX_REPLAYED} log events old`);
   });
 
   it(`limits a connection to ${MAX_SUBSCRIPTIONS} subscriptions`, async () => {

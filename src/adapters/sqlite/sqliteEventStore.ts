@@ -222,6 +222,8 @@ export class SqliteEventStore implements EventStore {
       }
       remaining -= rows.length;
       if (rows.length < batch) return;
+      // Each page is read synchronously: let other requests in between pages, however long the log.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
