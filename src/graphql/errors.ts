@@ -36,6 +36,16 @@ function isPublic(original: unknown, formattedCode: unknown): boolean {
 }
 
 /**
+ * An error graphql-js raised about the request itself: no resolver threw it (so it wraps nothing and
+ * has no path) and nobody coded it (Apollo fills in INTERNAL_SERVER_ERROR before formatError runs).
+ */
+const isRequestError = (error: unknown, formatted: GraphQLFormattedError): boolean =>
+  error instanceof GraphQLError &&
+  error.originalError == null &&
+  error.path === undefined &&
+  [undefined, 'INTERNAL_SERVER_ERROR'].includes(formatted.extensions?.['code'] as string | undefined);
+
+/**
  * The one boundary where errors become what clients see: domain errors keep their code (and
  * field); errors a client caused keep Apollo's code; everything else reaches the client as a bare
  * INTERNAL_SERVER_ERROR, with no message, stack or internals (the plugin below logs it).
@@ -54,6 +64,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     // Retryable: an append is atomic, so an event store that failed wrote all of the change or none of it.
     const engine = original instanceof EventStoreUnavailableError ? 'the event store' : 'the read model';
     return { message: `${engine} is unavailable; retry shortly`, ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'SERVICE_UNAVAILABLE' } };
+  }
+  if (isRequestError(error, formatted)) {
+    // graphql-js's own word on the request (e.g. "Too many errors processing variables"), which Apollo leaves uncoded.
+    return { ...formatted, extensions: { code: 'BAD_REQUEST' } };
   }
   if (isPublic(original, formatted.extensions?.['code'])) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};

@@ -9,7 +9,8 @@ export const GRAPHQL_BODY_LIMIT_BYTES = 256 * 1024;
 export const isGraphQLRequest = (req: IncomingMessage): boolean => req.url === GRAPHQL_PATH || req.url?.startsWith(`${GRAPHQL_PATH}?`) === true;
 
 const sendError = (res: ServerResponse, status: number, code: string, message: string): void => {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  // A body left unread (too large) leaves the connection unusable: close it, so the client's next request opens a new one.
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(status === 413 ? { connection: 'close' } : {}) });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 };
 

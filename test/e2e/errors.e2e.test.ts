@@ -168,4 +168,23 @@ describe('Errors', () => {
       expect((await gql(keyhub.url, owner.token, '{ apiKeys { nodes { nope } } }')).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     });
   });
+
+  describe('hostile request shapes', () => {
+    it('answers a body over 256 KiB with 413 and closes that connection, so the client\'s next requests are answered', async () => {
+      const post = (size: number) =>
+        fetch(keyhub.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` }, body: JSON.stringify({ query: '{ accountQuota { limit } }', variables: { pad: 'y'.repeat(size) } }) });
+      const big = await post(1_000_000);
+      expect(big.status).toBe(413);
+      expect(big.headers.get('connection')).toBe('close');
+      for (let i = 0; i < 3; i += 1) expect((await post(10)).status).toBe(200); // a kept-alive socket used to be reset here
+    });
+
+    it('codes graphql-js\'s own refusal of a request with too many bad variables (it was masked as INTERNAL_SERVER_ERROR)', async () => {
+      const response = await gql(keyhub.url, owner.token, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
+        input: { name: 'many bad', acceptTerms: true, scope: { mode: 'RESTRICTED', models: Array(60).fill(null) } },
+      });
+      expect(response.status).toBe(400);
+      expect(new Set(response.errors?.map((error) => error.extensions?.code))).toEqual(new Set(['BAD_USER_INPUT', 'BAD_REQUEST']));
+    });
+  });
 });
