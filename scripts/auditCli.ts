@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { lastLogPosition } from '../src/application/auditTrail';
-import type { EventStore, Position } from '../src/application/ports/eventStore';
+import type { EventStore, Position } from '../src/ports/eventStore';
 import type { Engines } from '../src/compositionRoot';
 import { openEngines } from '../src/compositionRoot';
 import { ConfigError, loadConfig } from '../src/config';

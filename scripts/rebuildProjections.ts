@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 import cliProgress from 'cli-progress';
-import type { Database } from '../src/application/ports/collection';
-import type { EventStore, Position, RecordedEvent } from '../src/application/ports/eventStore';
-import { BACKWARDS, END, comparePositions } from '../src/application/ports/eventStore';
-import { KEYHUB_STREAM_PREFIXES } from '../src/application/streams';
+import type { Database } from '../src/ports/collection';
+import type { EventStore, Position, RecordedEvent } from '../src/ports/eventStore';
+import { BACKWARDS, END, comparePositions } from '../src/ports/eventStore';
+import { KEYHUB_STREAM_PREFIXES } from '../src/eventLog/streams';
 import { openEngines } from '../src/compositionRoot';
 import { ConfigError, loadConfig } from '../src/config';
-import type { ProjectedEvent } from '../projections/projectedEvent';
-import { COLLECTIONS } from '../projections/readModel';
-import { applyBatch, ensureIndexes, toProjectedEvent } from '../projections/runner';
+import type { ProjectedEvent } from '../src/readModel/projectedEvent';
+import { COLLECTIONS } from '../src/readModel/documents';
+import { applyBatch, ensureIndexes } from '../projections/registry';
+import { toProjectedEvent } from '../src/readModel/projectedEvent';
 
 const BATCH = 500;
 const ours = (streamId: string) => KEYHUB_STREAM_PREFIXES.some((prefix) => streamId.startsWith(prefix));

@@ -10,8 +10,8 @@ import { KeyVerifier, VerificationCache } from './application/keyVerifier';
 import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeed';
 import { LiveFeeds } from './application/liveFeeds';
-import type { Database } from './application/ports/collection';
-import type { EventStore } from './application/ports/eventStore';
+import type { Database } from './ports/collection';
+import type { EventStore } from './ports/eventStore';
 import { UsageRecorder } from './application/usageRecorder';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
 import type { Config } from './config';
@@ -21,8 +21,8 @@ import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
 import { mountForwardAuth } from './http/forwardAuth';
 import type { Logger } from './logger';
-import type { KeyIndexDocument } from '../projections/readModel';
-import { COLLECTIONS } from '../projections/readModel';
+import type { KeyIndexDocument } from './readModel/documents';
+import { COLLECTIONS } from './readModel/documents';
 import { ProjectionRunner } from '../projections/runner';
 
 export interface Engines {

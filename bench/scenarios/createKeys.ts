@@ -5,7 +5,7 @@ import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from '../../src/application/apiKeyCommands';
 import { ApiKeyQueries } from '../../src/application/apiKeyQueries';
 import type { Caller } from '../../src/application/caller';
-import type { AppendResult, EventStore } from '../../src/application/ports/eventStore';
+import type { AppendResult, EventStore } from '../../src/ports/eventStore';
 import { createLogger } from '../../src/logger';
 import { ProjectionRunner } from '../../projections/runner';
 import type { LoadFigures } from '../load';

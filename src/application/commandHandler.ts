@@ -1,8 +1,8 @@
 import { DomainError } from '../domain/errors';
-import type { AppendResult, EventStore, Position } from './ports/eventStore';
-import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
-import type { DomainEventShape, EventMetadata } from './streams';
-import { chainLinkOf, toChainedEventData, toDomainEvent } from './streams';
+import type { AppendResult, EventStore, Position } from '../ports/eventStore';
+import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from '../ports/eventStore';
+import type { DomainEventShape, EventMetadata } from '../eventLog/streams';
+import { chainLinkOf, toChainedEventData, toDomainEvent } from '../eventLog/streams';
 
 export interface Decider<State, Command, Event extends DomainEventShape> {
   decide(command: Command, state: State): Event[];

@@ -2,9 +2,9 @@ import { compileIpAllowlist } from '../domain/rules/ipAllowlist';
 import { SECRET_LENGTH, hashSecret, isWellFormedSecret } from '../domain/secret';
 import type { VerifiableKey, VerificationRequest, VerificationResult } from '../domain/verification';
 import { checkAccess, unknownKey } from '../domain/verification';
-import type { KeyIndexDocument } from '../../projections/readModel';
-import type { Collection } from './ports/collection';
-import { keyIdOfStream } from './streams';
+import type { KeyIndexDocument } from '../readModel/documents';
+import type { Collection } from '../ports/collection';
+import { keyIdOfStream } from '../eventLog/streams';
 
 export interface KeyUseSink {
   record(keyId: string, accountId: string, usedAt: number): void;

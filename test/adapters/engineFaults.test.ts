@@ -1,12 +1,12 @@
 import pino from 'pino';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import type { Collection, Database, Document } from '../../src/application/ports/collection';
-import type { AllStreamSubscription, EventStore, ResolvedEvent } from '../../src/application/ports/eventStore';
-import { EventStoreUnavailableError, jsonEvent } from '../../src/application/ports/eventStore';
+import type { Collection, Database, Document } from '../../src/ports/collection';
+import type { AllStreamSubscription, EventStore, ResolvedEvent } from '../../src/ports/eventStore';
+import { EventStoreUnavailableError, jsonEvent } from '../../src/ports/eventStore';
 import { accountDecider } from '../../src/application/apiKeyCommands';
 import { aggregateStream } from '../../src/application/commandHandler';
-import { accountStream } from '../../src/application/streams';
+import { accountStream } from '../../src/eventLog/streams';
 import type { Engines, Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
 import { gql } from '../support/graphqlClient';

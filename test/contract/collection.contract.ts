@@ -1,12 +1,12 @@
-import type { Database, Document } from '../../src/application/ports/collection';
-import { DUPLICATE_KEY } from '../../src/application/ports/collection';
-import { accountStream, apiKeyStream, USAGE_STREAM } from '../../src/application/streams';
-import type { ApiKeyOrder } from '../../projections/apiKeyListQuery';
-import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../projections/apiKeyListQuery';
-import type { ProjectedEvent } from '../../projections/projectedEvent';
-import type { AccountDocument, ApiKeyDocument, CheckpointDocument, KeyIndexDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
-import { CHECKPOINT_ID, applyBatch, ensureIndexes } from '../../projections/runner';
+import type { Database, Document } from '../../src/ports/collection';
+import { DUPLICATE_KEY } from '../../src/ports/collection';
+import { accountStream, apiKeyStream, USAGE_STREAM } from '../../src/eventLog/streams';
+import type { ApiKeyOrder } from '../../src/readModel/keyList';
+import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../src/readModel/keyList';
+import type { ProjectedEvent } from '../../src/readModel/projectedEvent';
+import type { AccountDocument, ApiKeyDocument, CheckpointDocument, KeyIndexDocument } from '../../src/readModel/documents';
+import { COLLECTIONS } from '../../src/readModel/documents';
+import { CHECKPOINT_ID, applyBatch, ensureIndexes } from '../../projections/registry';
 import { apiKeyCreatedData, projectedEvent, projectedKeyEvent } from '../support/eventFixtures';
 
 /** A fresh, empty database for one contract run, and a way to drop it. */

@@ -11,8 +11,8 @@ import type {
   IndexOptions,
   UpdateFilter,
   UpdateResult,
-} from '../../application/ports/collection';
-import { DUPLICATE_KEY } from '../../application/ports/collection';
+} from '../../ports/collection';
+import { DUPLICATE_KEY } from '../../ports/collection';
 import type { SimpleMatcher } from './simpleDocuments';
 import { applySimpleUpdate, compileSimpleFilter, copyValue, simpleUpsertDocument } from './simpleDocuments';
 

@@ -15,8 +15,8 @@ import type {
   RecordedEvent,
   ResolvedEvent,
   SubscribeToAllOptions,
-} from '../../application/ports/eventStore';
-import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+} from '../../ports/eventStore';
+import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
 
 /** A row as an array (better-sqlite3's raw mode: no object per row): the columns of ROW_COLUMNS, in order. */
 type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string | null, created: number];

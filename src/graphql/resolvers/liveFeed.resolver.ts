@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { cursorOf } from '../../application/feedCursor';
 import type { KeyStatusChangeView } from '../../application/liveFeed';
-import type { ApiKeyEventView } from '../../application/views';
+import type { ApiKeyEventView } from '../../readModel/eventView';
 import type { GraphQLContext } from '../context';
 import { ApiKeyEvent, KeyStatusChange } from '../types/events.type';
 

@@ -1,6 +1,6 @@
-import type { Filter, Sort } from '../src/application/ports/collection';
-import { badInput } from '../src/domain/errors';
-import type { ApiKeyDocument } from './readModel';
+import type { Filter, Sort } from '../ports/collection';
+import { badInput } from '../domain/errors';
+import type { ApiKeyDocument } from './documents';
 
 /**
  * The filter, sort and keyset-cursor documents of the key list. The same documents run on

@@ -1,4 +1,4 @@
-import type { AccessScope } from '../src/domain/rules/scope';
+import type { AccessScope } from '../domain/rules/scope';
 
 /**
  * The read model's documents and indexes, the same on MongoDB and in process. Every document
