@@ -4,7 +4,7 @@ import type { Database } from '../src/ports/collection';
 import type { EventStore, Position, RecordedEvent } from '../src/ports/eventStore';
 import { BACKWARDS, END, comparePositions } from '../src/ports/eventStore';
 import { KEYHUB_STREAM_PREFIXES } from '../src/eventLog/streams';
-import { openEngines } from '../src/compositionRoot';
+import { openEngines } from '../src/engines';
 import { ConfigError, loadConfig } from '../src/config';
 import type { ProjectedEvent } from '../src/readModel/projectedEvent';
 import { COLLECTIONS } from '../src/readModel/documents';

@@ -4,7 +4,7 @@ import { MongoReadModel } from '../../src/adapters/mongodb/mongoReadModel';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import { ReadModelUnavailableError } from '../../src/ports/collection';
 import { EventStoreUnavailableError } from '../../src/ports/eventStore';
-import { openEngines } from '../../src/compositionRoot';
+import { openEngines } from '../../src/engines';
 import { loadConfig } from '../../src/config';
 import { freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
 import { closedPort } from './serviceHarness';

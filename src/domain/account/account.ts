@@ -1,3 +1,4 @@
+import type { Decider } from '../decider';
 import { DomainError, assertNever, badInput } from '../errors';
 import type { Instant } from '../time';
 
@@ -80,3 +81,10 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
       return assertNever(command);
   }
 }
+
+/** One account's stream: `account-<id>`. */
+export const accountDecider: Decider<AccountState, AccountCommand, AccountEvent> = {
+  decide: decideAccount,
+  evolve: evolveAccount,
+  initialState: initialAccountState,
+};

@@ -12,12 +12,13 @@ export class AccountResolver {
   }
 
   @Mutation(() => Quota, { description: "Role admin only: change an account's key limit (default 50)." })
-  setAccountKeyLimit(
+  async setAccountKeyLimit(
     @Ctx() context: GraphQLContext,
     @Arg('accountId', () => ID) accountId: string,
     @Arg('limit', () => Int) limit: number,
   ) {
     requireRole(context, ROLE_ADMIN);
-    return context.services.commands.setAccountKeyLimit(context.caller, accountId, limit);
+    await context.services.commands.setAccountKeyLimit(context.caller, accountId, limit);
+    return context.services.queries.quotaOf(accountId);
   }
 }
