@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { accountKeyEvents, readKeyEvents, verifyKeyHistory } from '../src/application/auditTrail';
 import { keyIdOfStream } from '../src/eventLog/streams';
 import { logProgress, parseOptions, runAudit } from './auditCli';

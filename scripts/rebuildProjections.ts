@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import cliProgress from 'cli-progress';
 import type { Database } from '../src/ports/collection';
 import type { EventStore, Position, RecordedEvent } from '../src/ports/eventStore';

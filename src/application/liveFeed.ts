@@ -5,7 +5,9 @@ import type { Position } from '../ports/eventStore';
 import type { ApiKeyEventView } from '../readModel/eventView';
 import { eventView } from '../readModel/eventView';
 
-export type KeyState = 'ENABLED' | 'DISABLED' | 'DELETED';
+/** A key's status as the status feed reports it. */
+export const KEY_STATES = ['ENABLED', 'DISABLED', 'DELETED'] as const;
+export type KeyState = (typeof KEY_STATES)[number];
 
 export interface KeyStatusChangeView {
   keyId: string;

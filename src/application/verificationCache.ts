@@ -1,8 +1,7 @@
+import { changesVerification } from '../domain/apiKey/events';
 import type { VerifiableKey } from '../domain/verification';
 import { keyIdOfStream } from '../eventLog/streams';
 
-/** Events on a key's stream that cannot change how it verifies; every other event (known or not) evicts. */
-const HARMLESS_EVENTS = new Set(['ApiKeyCreated', 'ApiKeyRenamed', 'ApiKeyDescriptionUpdated']);
 const DEFAULT_MAX_ENTRIES = 250_000;
 
 /**
@@ -56,7 +55,7 @@ export class VerificationCache {
   applied(events: ReadonlyArray<{ streamId: string; type: string }>): void {
     for (const event of events) {
       const keyId = keyIdOfStream(event.streamId);
-      if (keyId === null || HARMLESS_EVENTS.has(event.type)) continue;
+      if (keyId === null || !changesVerification(event.type)) continue;
       this.generation += 1;
       this.evictKey(keyId);
     }

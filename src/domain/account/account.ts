@@ -29,6 +29,8 @@ export interface AccountState {
 }
 
 export const KEY_LIMIT_MAX = 10_000;
+/** The limit of an account that has none of its own, unless configured otherwise (KEY_LIMIT_DEFAULT). */
+export const DEFAULT_KEY_LIMIT = 50;
 
 export const initialAccountState = (): AccountState => ({ limit: null, slots: new Map() });
 

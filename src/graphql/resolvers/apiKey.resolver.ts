@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { PAGE_SIZE_MAX } from '../../application/apiKeyQueries';
 import { DateTimeScalar } from '../scalars';
 import type { GraphQLContext } from '../context';
 import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, DeleteApiKeyPayload } from '../types/apiKey.type';
@@ -9,7 +10,7 @@ import { AccessScopeInput, ApiKeyFilter, CreateApiKeyInput } from '../types/inpu
 /** The console's operations on the caller's account's keys. Thin: arguments in, service call, view out. */
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  @Query(() => ApiKeyConnection, { description: "The caller's account's keys, not deleted ones. first: 1 to 100." })
+  @Query(() => ApiKeyConnection, { description: `The caller's account's keys, not deleted ones. first: 1 to ${PAGE_SIZE_MAX}.` })
   apiKeys(
     @Ctx() { caller, services }: GraphQLContext,
     @Arg('filter', () => ApiKeyFilter, { nullable: true }) filter: ApiKeyFilter | null,
