@@ -3,7 +3,7 @@ import { PAGE_SIZE_MAX } from '../../application/apiKeyQueries';
 import { DateTimeScalar } from '../scalars';
 import type { GraphQLContext } from '../context';
 import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, DeleteApiKeyPayload } from '../types/apiKey.type';
-import { ApiKeyEvent } from '../types/events.type';
+import { ApiKeyEventObject } from '../types/events.type';
 import { ApiKeyOrder, ApiKeyStatus } from '../types/enums';
 import { AccessScopeInput, ApiKeyFilter, CreateApiKeyInput } from '../types/inputs';
 
@@ -34,7 +34,7 @@ export class ApiKeyResolver {
     return services.queries.get(caller, id, asOf);
   }
 
-  @Query(() => [ApiKeyEvent], {
+  @Query(() => [ApiKeyEventObject], {
     description:
       'Full lifecycle history of a key of the caller\'s account (every event that changed its version), oldest first, deleted keys included. Uses are not listed here. NOT_FOUND when there is none.',
   })

@@ -2,7 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import { KEY_STATUSES, STATUS_REASONS } from '../../domain/apiKey/events';
 import { SCOPE_MODES } from '../../domain/rules/scope';
 import { VERIFY_FAILURES } from '../../domain/verification';
-import { KEY_STATES } from '../../application/liveFeed';
+import { KEY_STATES } from '../../application/liveFeedPublisher';
 import { API_KEY_ORDERS } from '../../readModel/keyList';
 
 // Every GraphQL enum is the domain's (or the read side's) list of values, so the two cannot drift apart.

@@ -1,8 +1,8 @@
 import type { Caller } from './caller';
 import { parseCursor } from './feedCursor';
 import { replayThenLive } from './feedReplay';
-import type { KeyStatusChangeView } from './liveFeed';
-import { feedItemsOf } from './liveFeed';
+import type { KeyStatusChangeView } from './liveFeedPublisher';
+import { feedItemsOf } from './liveFeedPublisher';
 import type { EventStore, Position } from '../ports/eventStore';
 import { keyIdOfStream } from '../eventLog/streams';
 import type { ApiKeyEventView } from '../readModel/eventView';
