@@ -32,5 +32,5 @@ export async function applyBatch(database: Database, events: readonly ProjectedE
 }
 
 export async function ensureIndexes(database: Database): Promise<void> {
-  for (const { collection, keys, unique } of READ_MODEL_INDEXES) await database.collection(collection).createIndex(keys, unique ? { unique } : {});
+  for (const { collection, keys } of READ_MODEL_INDEXES) await database.collection(collection).createIndex(keys);
 }
