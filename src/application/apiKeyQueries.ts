@@ -7,6 +7,8 @@ import type { ApiKeyListFilter, ApiKeyOrder } from '../readModel/keyList';
 import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../readModel/keyList';
 import type { AccountDocument, ApiKeyDocument } from '../readModel/documents';
 import { COLLECTIONS } from '../readModel/documents';
+import type { KeyLastUse } from '../readModel/keyLookups';
+import { keyLastUseIn } from '../readModel/keyLookups';
 import type { HistoryVerificationView } from './auditTrail';
 import { readKeyEvents, verifyKeyHistory } from './auditTrail';
 import type { Caller } from './caller';
@@ -28,11 +30,15 @@ export interface ApiKeyPage {
 
 /** The read side: lists and current keys from the read model; history and past states from the log. */
 export class ApiKeyQueries {
+  private readonly lastUse: KeyLastUse;
+
   constructor(
     private readonly readModel: Database,
     private readonly store: EventStore,
     private readonly defaultKeyLimit: number,
-  ) {}
+  ) {
+    this.lastUse = keyLastUseIn(readModel);
+  }
 
   async list(caller: Caller, filter: ApiKeyListFilter | null | undefined, order: ApiKeyOrder, first: number, after?: string | null): Promise<ApiKeyPage> {
     if (!Number.isInteger(first) || first < 1 || first > PAGE_SIZE_MAX) throw badInput('first', `first must be from 1 to ${PAGE_SIZE_MAX}`);
@@ -91,8 +97,8 @@ export class ApiKeyQueries {
       state = evolve(state, event);
     }
     if (state.status !== 'ACTIVE' || state.key.accountId !== caller.accountId) return null;
-    const current = await this.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: id }, { projection: { lastUsedAt: 1 } });
-    const lastUsedAt = current?.lastUsedAt && current.lastUsedAt.getTime() <= asOf.getTime() ? current.lastUsedAt : null;
+    const latest = await this.lastUse.lastUsedAt(id);
+    const lastUsedAt = latest && latest.getTime() <= asOf.getTime() ? latest : null;
     return viewFromSnapshot(state.key, lastUsedAt);
   }
 
