@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       progress.announce('in-process verification (tinybench, one core)');
       const rebuilt = await rebuild(join(standardDir, 'events.sqlite'));
       const unrevoked = standard.sample.slice(Math.floor(standard.sample.length / 2)).map((key) => key.secret);
-      const inProcess = await inProcessVerification({ progress, readModel: rebuilt.readModel, cache: rebuilt.cache, secrets: unrevoked, timeMs: mode.benchMs });
+      const inProcess = await inProcessVerification({ progress, readModel: rebuilt.readModel, verifier: rebuilt.verifier, secrets: unrevoked, timeMs: mode.benchMs });
       await rebuilt.close();
       rows.push({
         id: 'in-process',

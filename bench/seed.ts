@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SqliteEventStore } from '../src/adapters/sqlite/sqliteEventStore';
-import { accountDecider, apiKeyDecider } from '../src/application/apiKeyCommands';
-import { NO_STREAM } from '../src/application/ports/eventStore';
-import type { EventMetadata } from '../src/application/streams';
-import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toEventData } from '../src/application/streams';
+import { NO_STREAM } from '../src/ports/eventStore';
+import type { EventMetadata } from '../src/eventLog/streams';
+import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toEventData } from '../src/eventLog/streams';
 import type { AccountEvent, AccountState } from '../src/domain/account/account';
+import { accountDecider } from '../src/domain/account/account';
 import type { CreateApiKey } from '../src/domain/apiKey/commands';
+import { apiKeyDecider } from '../src/domain/apiKey/decider';
 import type { ApiKeyCreated } from '../src/domain/apiKey/events';
 import { SECRET_RANDOM_BYTES, fingerprintOf, secretFromRandomBytes } from '../src/domain/secret';
 import { toInstant } from '../src/domain/time';

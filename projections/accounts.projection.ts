@@ -1,6 +1,6 @@
-import type { AnyBulkWriteOperation } from '../src/application/ports/collection';
+import type { AnyBulkWriteOperation } from '../src/ports/collection';
 import type { AccountEvent } from '../src/domain/account/account';
-import type { ProjectedEvent } from './projectedEvent';
+import type { ProjectedEvent } from '../src/readModel/projectedEvent';
 
 /** Account limits. The first write makes sure the document exists; the second is guarded by revision. */
 export function projectAccounts(projected: ProjectedEvent): AnyBulkWriteOperation[] {

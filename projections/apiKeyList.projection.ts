@@ -1,11 +1,11 @@
-import type { AnyBulkWriteOperation } from '../src/application/ports/collection';
-import { keyIdOfStream } from '../src/application/streams';
+import type { AnyBulkWriteOperation } from '../src/ports/collection';
+import { keyIdOfStream } from '../src/eventLog/streams';
 import type { ApiKeyEvent } from '../src/domain/apiKey/events';
 import { isApiKeyEvent } from '../src/domain/apiKey/events';
 import { assertNever } from '../src/domain/errors';
 import type { ApiKeysUsed } from '../src/domain/usage';
-import type { ProjectedEvent } from './projectedEvent';
-import type { ApiKeyDocument } from './readModel';
+import type { ProjectedEvent } from '../src/readModel/projectedEvent';
+import type { ApiKeyDocument } from '../src/readModel/documents';
 
 const date = (instant: string | null): Date | null => (instant === null ? null : new Date(instant));
 

@@ -1,57 +1,18 @@
-import type { AnyBulkWriteOperation, Database } from '../src/application/ports/collection';
-import type { AllStreamSubscription, EventStore, Position, RecordedEvent } from '../src/application/ports/eventStore';
-import { BACKWARDS, END, comparePositions, streamNameFilter } from '../src/application/ports/eventStore';
-import { KEYHUB_STREAM_PREFIXES } from '../src/application/streams';
+import type { Database } from '../src/ports/collection';
+import type { AllStreamSubscription, EventStore, Position, RecordedEvent } from '../src/ports/eventStore';
+import { BACKWARDS, END, comparePositions, streamNameFilter } from '../src/ports/eventStore';
+import { KEYHUB_STREAM_PREFIXES } from '../src/eventLog/streams';
 import type { Logger } from '../src/logger';
-import { projectAccounts } from './accounts.projection';
-import { projectKeyIndex } from './apiKeyIndex.projection';
-import { projectApiKeyList } from './apiKeyList.projection';
-import type { ProjectedEvent } from './projectedEvent';
-import type { CheckpointDocument } from './readModel';
-import { COLLECTIONS, READ_MODEL_INDEXES } from './readModel';
+import type { CheckpointDocument } from '../src/readModel/documents';
+import { COLLECTIONS } from '../src/readModel/documents';
+import type { ProjectedEvent } from '../src/readModel/projectedEvent';
+import { toProjectedEvent } from '../src/readModel/projectedEvent';
+import { CHECKPOINT_ID, applyBatch, ensureIndexes } from './registry';
 
-/** Each projection: a pure function from an event to the writes on its collection. */
-export const PROJECTIONS: ReadonlyArray<{ collection: string; project: (event: ProjectedEvent) => AnyBulkWriteOperation[] }> = [
-  { collection: COLLECTIONS.apiKeys, project: projectApiKeyList },
-  { collection: COLLECTIONS.keyIndex, project: projectKeyIndex },
-  { collection: COLLECTIONS.accounts, project: projectAccounts },
-];
-
-export const CHECKPOINT_ID = 'keyhub-read-model';
 const MAX_BATCH = 500;
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
 
 export type AppliedListener = (events: readonly ProjectedEvent[]) => void;
-
-export const toProjectedEvent = (event: RecordedEvent): ProjectedEvent => ({
-  id: event.id,
-  type: event.type,
-  data: event.data,
-  metadata: event.metadata,
-  streamId: event.streamId,
-  revision: Number(event.revision),
-  position: event.position,
-});
-
-/** Applies a batch of events to the read model: one ordered bulkWrite per collection, then the checkpoint. */
-export async function applyBatch(database: Database, events: readonly ProjectedEvent[]): Promise<void> {
-  for (const { collection, project } of PROJECTIONS) {
-    const operations = events.flatMap(project);
-    if (operations.length > 0) await database.collection(collection).bulkWrite(operations, { ordered: true });
-  }
-  const last = events[events.length - 1];
-  if (last) {
-    await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).updateOne(
-      { _id: CHECKPOINT_ID },
-      { $set: { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() } },
-      { upsert: true },
-    );
-  }
-}
-
-export async function ensureIndexes(database: Database): Promise<void> {
-  for (const { collection, keys, unique } of READ_MODEL_INDEXES) await database.collection(collection).createIndex(keys, unique ? { unique } : {});
-}
 
 /**
  * Keeps the read model current: a catch-up subscription to the log from the stored checkpoint,

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { lastLogPosition } from '../src/application/auditTrail';
-import type { EventStore, Position } from '../src/application/ports/eventStore';
-import type { Engines } from '../src/compositionRoot';
-import { openEngines } from '../src/compositionRoot';
+import type { EventStore, Position } from '../src/ports/eventStore';
+import type { Engines } from '../src/engines';
+import { openEngines } from '../src/engines';
 import { ConfigError, loadConfig } from '../src/config';
 
 /** What the audit commands share: options, the engines the configuration selects, a progress bar over the log, and clear failures. */

@@ -1,12 +1,11 @@
-import 'reflect-metadata';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { accountKeyEvents } from '../src/application/auditTrail';
 import { cursorOf } from '../src/application/feedCursor';
-import { toProjectedEvent } from '../projections/runner';
-import { eventView } from '../src/application/views';
+import { eventView } from '../src/readModel/eventView';
+import { toProjectedEvent } from '../src/readModel/projectedEvent';
 import { UsageError, logProgress, parseOptions, runAudit } from './auditCli';
 
 const USAGE = 'npm run audit:export -- --account ACCOUNT [--since 2026-01-01T00:00:00Z] [--format jsonl|csv] [--out FILE]';

@@ -1,6 +1,5 @@
-import 'reflect-metadata';
 import { accountKeyEvents, readKeyEvents, verifyKeyHistory } from '../src/application/auditTrail';
-import { keyIdOfStream } from '../src/application/streams';
+import { keyIdOfStream } from '../src/eventLog/streams';
 import { logProgress, parseOptions, runAudit } from './auditCli';
 
 const USAGE = 'npm run audit:verify -- --account ACCOUNT';

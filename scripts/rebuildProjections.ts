@@ -1,32 +1,25 @@
-import 'reflect-metadata';
 import cliProgress from 'cli-progress';
-import type { Database } from '../src/application/ports/collection';
-import type { EventStore, Position, RecordedEvent } from '../src/application/ports/eventStore';
-import { BACKWARDS, END, comparePositions } from '../src/application/ports/eventStore';
-import { KEYHUB_STREAM_PREFIXES } from '../src/application/streams';
-import { openEngines } from '../src/compositionRoot';
+import type { Database } from '../src/ports/collection';
+import type { EventStore, Position, RecordedEvent } from '../src/ports/eventStore';
+import { comparePositions } from '../src/ports/eventStore';
+import { lastLogPosition } from '../src/application/auditTrail';
+import { KEYHUB_STREAM_PREFIXES } from '../src/eventLog/streams';
+import { openEngines } from '../src/engines';
 import { ConfigError, loadConfig } from '../src/config';
-import type { ProjectedEvent } from '../projections/projectedEvent';
-import { COLLECTIONS } from '../projections/readModel';
-import { applyBatch, ensureIndexes, toProjectedEvent } from '../projections/runner';
+import type { ProjectedEvent } from '../src/readModel/projectedEvent';
+import { COLLECTIONS } from '../src/readModel/documents';
+import { applyBatch, ensureIndexes } from '../projections/registry';
+import { toProjectedEvent } from '../src/readModel/projectedEvent';
 
 const BATCH = 500;
 const ours = (streamId: string) => KEYHUB_STREAM_PREFIXES.some((prefix) => streamId.startsWith(prefix));
-
-/** The newest position in the log: the progress bar runs over log positions, so it needs no counting pass. */
-async function endOfLog(store: EventStore): Promise<Position | null> {
-  for await (const resolved of store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) {
-    if (resolved.event) return resolved.event.position;
-    if (resolved.commitPosition !== undefined) return { commit: resolved.commitPosition, prepare: resolved.commitPosition };
-  }
-  return null;
-}
 
 /** Drops the read model and applies every keyhub event of the log from the start, in batches, as the runner does. */
 async function replay(store: EventStore, readModel: Database): Promise<{ events: number; seconds: number }> {
   await readModel.dropDatabase();
   await ensureIndexes(readModel);
-  const end = await endOfLog(store);
+  // The progress bar runs over log positions, so it needs no counting pass.
+  const end = await lastLogPosition(store);
   const total = end === null ? 0 : Number(end.commit);
   const bar = new cliProgress.SingleBar(
     { format: 'replaying [{bar}] {percentage}% of the log | {events} events | {rate} events/s | {duration_formatted}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000 },

@@ -1,86 +1,28 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { EventStoreDbStore } from './adapters/eventstoredb/eventStoreDbStore';
-import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
-import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
-import { lockDataDir } from './adapters/sqlite/dataDirLock';
-import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
-import { KeyVerifier, VerificationCache } from './application/keyVerifier';
+import { commandHandler } from './application/commandHandler';
+import { KeyVerifier } from './application/keyVerifier';
 import { LeakReportLimiter } from './application/leakReportLimiter';
-import { publishApplied } from './application/liveFeed';
-import { LiveFeeds } from './application/liveFeeds';
-import type { Database } from './application/ports/collection';
-import type { EventStore } from './application/ports/eventStore';
+import { publishApplied } from './application/liveFeedPublisher';
+import { LiveFeeds } from './application/liveFeedSubscriptions';
+import { readYourWrites } from './application/readYourWrites';
 import { UsageRecorder } from './application/usageRecorder';
+import { VerificationCache } from './application/verificationCache';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
 import type { Config } from './config';
+import type { Engines } from './engines';
+import { openEngines } from './engines';
+import type { Services } from './graphql/context';
+import type { KeyhubPubSub } from './graphql/pubsub';
 import { createKeyhubPubSub, pubSubLiveSource, pubSubSink } from './graphql/pubsub';
 import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
 import { mountForwardAuth } from './http/forwardAuth';
 import type { Logger } from './logger';
-import type { KeyIndexDocument } from '../projections/readModel';
-import { COLLECTIONS } from '../projections/readModel';
+import { keyIndexIn, keyLastUseIn } from './readModel/keyLookups';
 import { ProjectionRunner } from '../projections/runner';
-
-export interface Engines {
-  store: EventStore;
-  readModel: Database;
-  /** For the startup line: which engines are in use. */
-  names: { eventStore: string; readModel: string };
-  /** True when an engine is a server that may be down: listen first, then connect with backoff. */
-  external: boolean;
-  /** One round trip to each engine server, each within its own deadline; throws the port's "unavailable" error. */
-  probe(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** A server that accepts the connection but never answers must not hang start-up (the ESDB client sets no deadline on reads). */
-const ENGINE_PROBE_TIMEOUT_MS = 5000;
-
-/**
- * The engines by configuration alone: EVENTSTORE_URL selects EventStoreDB for the log, MONGODB_URL
- * MongoDB for the read model; each can be chosen alone. Without them: the embedded default, a
- * durable SQLite log under DATA_DIR and the in-process read model.
- */
-export async function openEngines(config: Config, use: { serving: boolean } = { serving: false }): Promise<Engines> {
-  // The process that serves from the embedded log must be its only server (see dataDirLock.ts); tools only read.
-  const lock = !config.EVENTSTORE_URL && use.serving ? lockDataDir(config.DATA_DIR) : null;
-  const eventStoreDb = config.EVENTSTORE_URL ? EventStoreDbStore.connect(config.EVENTSTORE_URL) : null;
-  const mongo = config.MONGODB_URL ? MongoReadModel.connect(config.MONGODB_URL, config.MONGODB_DB) : null;
-  const file = join(config.DATA_DIR, 'events.sqlite');
-  let sqlite: SqliteEventStore | null = null;
-  try {
-    sqlite = eventStoreDb ? null : new SqliteEventStore(file);
-    if (use.serving) sqlite?.checkIntegrity();
-  } catch (error) {
-    lock?.release();
-    throw error;
-  }
-  const store = eventStoreDb ?? (sqlite as SqliteEventStore);
-  return {
-    store,
-    readModel: mongo ?? new InProcessDatabase(),
-    names: {
-      eventStore: eventStoreDb?.description ?? `embedded SQLite log (${file})`,
-      readModel: mongo?.description ?? 'in-process (rebuilt from the log at start)',
-    },
-    external: eventStoreDb !== null || mongo !== null,
-    probe: async () => {
-      await eventStoreDb?.probe(ENGINE_PROBE_TIMEOUT_MS);
-      await mongo?.probe();
-    },
-    close: async () => {
-      // A call hung on a server that stopped answering can keep the client's dispose waiting: bound it.
-      const bounded = (closing: Promise<void> | undefined) => Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
-      await Promise.all([bounded(store.dispose()), bounded(mongo?.close())]);
-      lock?.release();
-    },
-  };
-}
 
 const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000, 15_000];
 
@@ -103,6 +45,52 @@ async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, si
   return false;
 }
 
+/** The service without its transports: the projection runner, the live feeds' pub/sub, the use-case services. */
+export interface KeyhubCore {
+  runner: ProjectionRunner;
+  pubSub: KeyhubPubSub;
+  usage: UsageRecorder;
+  services: Services;
+}
+
+/** What time, ids and randomness are; tests and the bench may fix them. */
+export interface Environment {
+  clock: () => Date;
+  newId: () => string;
+  randomBytes: (size: number) => Buffer;
+}
+
+const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUUID, randomBytes };
+
+/** Wires the application on the engines: used by `startKeyhub` and by the bench, so both run the same service. */
+export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, config: Config, logger: Logger, environment: Environment = REAL_ENVIRONMENT): KeyhubCore {
+  const { store, readModel } = engines;
+  const runner = new ProjectionRunner(store, readModel, logger);
+  const pubSub = createKeyhubPubSub();
+  runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
+  // Fed by the event stream only: evicts before a revoking command returns; bypassed while the runner is unhealthy.
+  const verificationCache = new VerificationCache(() => runner.healthy);
+  runner.onApplied((events) => verificationCache.applied(events));
+
+  const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
+  const keyIndex = keyIndexIn(readModel);
+  const services: Services = {
+    queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT),
+    commands: new ApiKeyCommands({
+      settled: readYourWrites(commandHandler(store), runner),
+      keyIndex,
+      keyLastUse: keyLastUseIn(readModel),
+      ...environment,
+      defaultRegion: config.DEFAULT_REGION,
+      defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
+    }),
+    verifier: new KeyVerifier(keyIndex, usage, Date.now, verificationCache),
+    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
+    leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
+  };
+  return { runner, pubSub, usage, services };
+}
+
 export interface Keyhub {
   http: HttpApp;
   url: string;
@@ -111,7 +99,7 @@ export interface Keyhub {
   stop(): Promise<void>;
 }
 
-/** The composition root: config in, a running service out. The only place that creates adapters. */
+/** The composition root: config in, a running service out. The only place (with engines.ts, which picks the engines) that creates adapters. */
 export async function startKeyhub(
   config: Config,
   logger: Logger,
@@ -121,34 +109,8 @@ export async function startKeyhub(
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
   const jwt = new JwtAuthenticator(jwtSecret);
   const engines = await open(config);
-  const { store, readModel } = engines;
 
-  const runner = new ProjectionRunner(store, readModel, logger);
-  const pubSub = createKeyhubPubSub();
-  runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
-  // Fed by the event stream only: evicts before a revoking command returns; bypassed while the runner is unhealthy.
-  const verificationCache = new VerificationCache(() => runner.healthy);
-  runner.onApplied((events) => verificationCache.applied(events));
-
-  const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
-  const queries = new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT);
-  const services = {
-    queries,
-    commands: new ApiKeyCommands({
-      store,
-      readModel,
-      projection: runner,
-      queries,
-      clock: () => new Date(),
-      newId: randomUUID,
-      randomBytes,
-      defaultRegion: config.DEFAULT_REGION,
-      defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
-    }),
-    verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage, Date.now, verificationCache),
-    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
-    leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
-  };
+  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
 
   let ready = false;
   const http = await createHttpApp({

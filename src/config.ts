@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_KEY_LIMIT, KEY_LIMIT_MAX } from './domain/account/account';
+import { isRegion } from './domain/rules/region';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -8,8 +10,8 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 wants 256 bits)').optional(),
-  DEFAULT_REGION: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'DEFAULT_REGION must look like us-east-1').max(32).default('default'),
-  KEY_LIMIT_DEFAULT: z.coerce.number().int().min(0).max(10_000).default(50),
+  DEFAULT_REGION: z.string().refine(isRegion, 'DEFAULT_REGION must look like us-east-1').default('default'),
+  KEY_LIMIT_DEFAULT: z.coerce.number().int().min(0).max(KEY_LIMIT_MAX).default(DEFAULT_KEY_LIMIT),
   USAGE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
@@ -30,7 +32,7 @@ const schema = z.object({
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
 });
 
-export type Config = z.infer<typeof schema> & { production: boolean };
+export type Config = z.infer<typeof schema>;
 
 export class ConfigError extends Error {}
 
@@ -42,9 +44,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
-  const production = parsed.data.NODE_ENV === 'production';
-  if (production && !parsed.data.JWT_SECRET) {
+  if (parsed.data.NODE_ENV === 'production' && !parsed.data.JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }
-  return { ...parsed.data, production };
+  return parsed.data;
 }

@@ -1,13 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import { ApiKeyCommands } from '../../src/application/apiKeyCommands';
-import { ApiKeyQueries } from '../../src/application/apiKeyQueries';
 import type { Caller } from '../../src/application/caller';
-import type { AppendResult, EventStore } from '../../src/application/ports/eventStore';
+import { composeKeyhub } from '../../src/compositionRoot';
+import { loadConfig } from '../../src/config';
+import type { AppendResult, EventStore } from '../../src/ports/eventStore';
 import { createLogger } from '../../src/logger';
-import { ProjectionRunner } from '../../projections/runner';
 import type { LoadFigures } from '../load';
 import { load } from '../load';
 import { CREATE } from '../operations';
@@ -71,8 +70,8 @@ export async function projectionLag(options: { progress: Progress; file: string;
     subscribeToAll: (...args) => sqlite.subscribeToAll(...args),
     dispose: () => sqlite.dispose(),
   };
-  const readModel = new InProcessDatabase();
-  const runner = new ProjectionRunner(store, readModel, createLogger('silent'));
+  // The service's own composition (without its transports) on the timed store.
+  const { runner, services } = composeKeyhub({ store, readModel: new InProcessDatabase() }, loadConfig({ KEY_LIMIT_DEFAULT: '10000' }), createLogger('silent'));
   runner.onApplied((events) => {
     const now = performance.now();
     for (const event of events) {
@@ -84,18 +83,7 @@ export async function projectionLag(options: { progress: Progress; file: string;
   });
   await runner.start();
   await runner.caughtUp;
-  const queries = new ApiKeyQueries(readModel, store, 10_000);
-  const commands = new ApiKeyCommands({
-    store,
-    readModel,
-    projection: runner,
-    queries,
-    clock: () => new Date(),
-    newId: randomUUID,
-    randomBytes,
-    defaultRegion: 'default',
-    defaultKeyLimit: 10_000,
-  });
+  const { commands } = services;
   let creates = 0;
   const deadline = Date.now() + options.seconds * 1000;
   const started = Date.now();

@@ -1,15 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import { KeyVerifier, VerificationCache } from '../../src/application/keyVerifier';
+import { KeyVerifier } from '../../src/application/keyVerifier';
 import { UsageRecorder } from '../../src/application/usageRecorder';
+import { composeKeyhub } from '../../src/compositionRoot';
+import { loadConfig } from '../../src/config';
 import { compileIpAllowlist } from '../../src/domain/rules/ipAllowlist';
 import { hashSecret } from '../../src/domain/secret';
 import { checkAccess } from '../../src/domain/verification';
 import { createLogger } from '../../src/logger';
-import type { KeyIndexDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
-import { ProjectionRunner } from '../../projections/runner';
+import { keyIndexIn } from '../../src/readModel/keyLookups';
 import type { Progress } from '../progress';
 import { LOAD_REQUEST } from '../seed';
 
@@ -20,13 +20,15 @@ export interface RebuildFigures {
   heapUsedMb: number;
 }
 
-/** Rebuilds a fresh in-process read model from a log, as the service does at start; returns it running. */
+/**
+ * Rebuilds a fresh in-process read model from a log, as the service does at start (the service's
+ * own composition, without its transports); returns it running, with the service's verifier.
+ */
 export async function rebuild(file: string) {
   const store = new SqliteEventStore(file);
   const readModel = new InProcessDatabase();
-  const runner = new ProjectionRunner(store, readModel, createLogger('silent'));
-  const cache = new VerificationCache(() => runner.healthy);
-  runner.onApplied((events) => cache.applied(events));
+  // The usage recorder is never started: uses stay in memory, as between flushes.
+  const { runner, services } = composeKeyhub({ store, readModel }, loadConfig({}), createLogger('silent'));
   const heapBefore = process.memoryUsage().heapUsed;
   const started = performance.now();
   await runner.start();
@@ -38,7 +40,7 @@ export async function rebuild(file: string) {
     figures,
     readModel,
     store,
-    cache,
+    verifier: services.verifier,
     close: async () => {
       await runner.stop();
       await store.dispose();
@@ -67,18 +69,19 @@ const BATCH = 1000;
 export async function inProcessVerification(options: {
   progress: Progress;
   readModel: InProcessDatabase;
-  cache: VerificationCache;
+  /** The service's verifier, with its verification cache. */
+  verifier: KeyVerifier;
   secrets: readonly string[];
   timeMs: number;
 }): Promise<InProcessVerificationFigures> {
   const { Bench } = await import('tinybench');
-  const keyIndex = options.readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex);
-  const uses = new UsageRecorder({} as never, createLogger('silent'), 60_000); // never started: uses stay in memory, as between flushes
-  const cached = new KeyVerifier(keyIndex, uses, Date.now, options.cache);
-  const uncached = new KeyVerifier(keyIndex, uses, Date.now, null);
+  const keyIndex = keyIndexIn(options.readModel);
+  const cached = options.verifier;
+  // The same verifier with the cache bypassed, for the read model lookup's own figure.
+  const uncached = new KeyVerifier(keyIndex, new UsageRecorder({} as never, createLogger('silent'), 60_000), Date.now, null);
   const secrets = options.secrets;
   const request = LOAD_REQUEST;
-  const sample = await keyIndex.findOne({ _id: hashSecret(secrets[0] as string) });
+  const sample = await keyIndex.entryOf(hashSecret(secrets[0] as string));
   if (!sample) throw new Error('the sample key is not in the rebuilt read model');
   const compiled = {
     keyId: sample.keyId,

@@ -1,44 +1,29 @@
-import type { AccountCommand, AccountEvent, AccountState } from '../domain/account/account';
-import { decideAccount, evolveAccount, initialAccountState } from '../domain/account/account';
+import { accountDecider } from '../domain/account/account';
 import type { ApiKeyCommand, CreateApiKey } from '../domain/apiKey/commands';
-import { decide } from '../domain/apiKey/decide';
-import type { ApiKeyEvent, KeyStatus } from '../domain/apiKey/events';
-import type { ApiKeyState } from '../domain/apiKey/state';
-import { evolve, initialState } from '../domain/apiKey/state';
-import { DomainError, badInput, notFound } from '../domain/errors';
+import { apiKeyDecider } from '../domain/apiKey/decider';
+import type { KeyStatus } from '../domain/apiKey/events';
+import { badInput, notFound } from '../domain/errors';
 import type { AccessScopeInput } from '../domain/rules/scope';
 import { SECRET_RANDOM_BYTES, fingerprintOf, isWellFormedSecret, secretFromRandomBytes } from '../domain/secret';
-import type { Instant } from '../domain/time';
 import { toInstant } from '../domain/time';
-import type { ApiKeyDocument, KeyIndexDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
+import type { EventMetadata } from '../eventLog/streams';
+import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream } from '../eventLog/streams';
+import type { KeyIndex, KeyLastUse } from '../readModel/keyLookups';
 import type { Caller } from './caller';
 import { LEAK_REPORTER } from './caller';
-import type { Decider } from './commandHandler';
-import { aggregateStream, handleCommand } from './commandHandler';
-import type { Database } from './ports/collection';
-import type { EventStore, Position } from './ports/eventStore';
-import { NO_STREAM } from './ports/eventStore';
-import type { EventMetadata } from './streams';
-import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toChainedEventData } from './streams';
-import type { ApiKeyView, QuotaView } from './views';
+import type { CommandHandler } from './commandHandler';
+import { ACCOUNT_RETRIES, KeyCreationProcess } from './keyCreationProcess';
+import type { ReadYourWrites } from './readYourWrites';
+import type { ApiKeyView } from './views';
 import { viewFromSnapshot } from './views';
-import type { ApiKeyQueries } from './apiKeyQueries';
-
-export const apiKeyDecider: Decider<ApiKeyState, ApiKeyCommand, ApiKeyEvent> = { decide, evolve, initialState };
-export const accountDecider: Decider<AccountState, AccountCommand, AccountEvent> = {
-  decide: decideAccount,
-  evolve: evolveAccount,
-  initialState: initialAccountState,
-};
 
 /** What the command side needs from outside: clock, ids and randomness are injected so tests control them. */
 export interface CommandDependencies {
-  store: EventStore;
-  readModel: Database;
-  /** Read-your-writes: resolves when the read model reflects a position. */
-  projection: { waitFor(position: Position): Promise<boolean> };
-  queries: ApiKeyQueries;
+  /** Runs a use case with the command handler and returns once the read model reflects its writes. */
+  settled: ReadYourWrites;
+  /** Finds the key a reported secret belongs to. */
+  keyIndex: KeyIndex;
+  keyLastUse: KeyLastUse;
   clock: () => Date;
   newId: () => string;
   randomBytes: (size: number) => Buffer;
@@ -46,7 +31,8 @@ export interface CommandDependencies {
   defaultKeyLimit: number;
 }
 
-export interface CreateApiKeyInput {
+/** A new key's settings, as a caller gives them. */
+export interface NewApiKey {
   name: string;
   description?: string | null;
   region?: string | null;
@@ -56,30 +42,25 @@ export interface CreateApiKeyInput {
   acceptTerms: boolean;
 }
 
-// Concurrent writers on one stream contend; each conflict re-reads and re-decides (with jittered backoff).
-const ACCOUNT_RETRIES = 50;
+// Without an expectedVersion, a concurrent change of the key is decided again on fresh state.
 const KEY_RETRIES = 25;
-// A slot whose key stream never appeared (a crash between the two appends) is reclaimed after this.
-const ORPHANED_SLOT_MS = 60_000;
 
 /**
- * The write side: each method turns a caller's request into a domain command, runs it through
- * the command handler, waits until the read model reflects the new events (so the same
- * instance's next read or verification sees them), and returns the key as it now stands.
+ * The write side's use cases: each turns a caller's request into a domain command, runs it through
+ * the command handler (read-your-writes around it), and returns the key as it now stands.
  */
 export class ApiKeyCommands {
   constructor(private readonly deps: CommandDependencies) {}
 
-  async create(caller: Caller, input: CreateApiKeyInput): Promise<{ apiKey: ApiKeyView; secret: string }> {
-    const { deps } = this;
-    const secret = secretFromRandomBytes(deps.randomBytes(SECRET_RANDOM_BYTES));
+  create(caller: Caller, input: NewApiKey): Promise<{ apiKey: ApiKeyView; secret: string }> {
+    const secret = this.newSecret();
     const command: CreateApiKey = {
       type: 'CreateApiKey',
       data: {
-        ...this.target(caller, deps.newId()),
+        ...this.target(caller, this.deps.newId()),
         name: input.name,
         description: input.description ?? null,
-        region: input.region ?? deps.defaultRegion,
+        region: input.region ?? this.deps.defaultRegion,
         scope: input.scope ?? null,
         ipAllowlist: input.ipAllowlist ?? null,
         expiresAt: input.expiresAt ? toInstant(input.expiresAt) : null,
@@ -87,21 +68,11 @@ export class ApiKeyCommands {
         fingerprint: fingerprintOf(secret),
       },
     };
-    // Decide first: bad input must not take a slot.
-    const events = decide(command, initialState());
-    await this.reserveSlot(caller, command.data.keyId, command.data.now);
-    const keyStream = apiKeyStream(command.data.keyId);
-    let position: Position | undefined;
-    try {
-      position = (await deps.store.appendToStream(keyStream, toChainedEventData(events, this.metadata(caller), null), { expectedRevision: NO_STREAM })).position;
-    } catch (error) {
-      await this.releaseSlot(caller, command.data.keyId).catch(() => undefined); // the sweep reclaims it otherwise
-      throw error;
-    }
-    await this.settle(position ?? null);
-    const state = events.reduce(evolve, initialState());
-    if (state.status !== 'ACTIVE') throw new Error('a created key must be active');
-    return { apiKey: viewFromSnapshot(state.key, null), secret };
+    return this.deps.settled(async (handler) => {
+      const { state } = await this.keyCreation(handler).create(command, this.metadata(caller));
+      if (state.status !== 'ACTIVE') throw new Error('a created key must be active');
+      return { apiKey: viewFromSnapshot(state.key, null), secret };
+    });
   }
 
   rename(caller: Caller, id: string, name: string, expectedVersion?: number | null): Promise<ApiKeyView> {
@@ -120,16 +91,10 @@ export class ApiKeyCommands {
     return this.change(caller, { type: 'UpdateScope', data: { ...this.target(caller, id, expectedVersion), scope, ipAllowlist } });
   }
 
-  /**
-   * Gives the key a new secret, returned here once. The old one keeps verifying until the grace
-   * period ends (at once for 0).
-   */
+  /** Gives the key a new secret, returned here once. The old one keeps verifying until the grace period ends (at once for 0). */
   async rotate(caller: Caller, id: string, gracePeriodSeconds: number, expectedVersion?: number | null): Promise<{ apiKey: ApiKeyView; secret: string; previousSecretValidUntil: Date }> {
-    const secret = secretFromRandomBytes(this.deps.randomBytes(SECRET_RANDOM_BYTES));
-    const apiKey = await this.change(caller, {
-      type: 'RotateApiKey',
-      data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) },
-    });
+    const secret = this.newSecret();
+    const apiKey = await this.change(caller, { type: 'RotateApiKey', data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) } });
     return { apiKey, secret, previousSecretValidUntil: new Date(apiKey.updatedAt.getTime() + gracePeriodSeconds * 1000) };
   }
 
@@ -146,93 +111,49 @@ export class ApiKeyCommands {
   async reportLeak(secret: string, requestId: string): Promise<void> {
     if (!isWellFormedSecret(secret)) throw badInput('secret', 'secret is not a keyhub secret (sk- followed by 49 letters and digits with a valid checksum)');
     const reported = fingerprintOf(secret);
-    const entry = await this.deps.readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex).findOne({ _id: reported.secretHash });
+    const entry = await this.deps.keyIndex.entryOf(reported.secretHash);
     if (!entry || entry.deleted) return;
     const reporter: Caller = { sub: LEAK_REPORTER, accountId: entry.accountId, roles: [], requestId };
-    const result = await this.run(reporter, { type: 'ReportLeakedKey', data: { ...this.target(reporter, entry.keyId), reported } });
-    await this.settle(result.position);
+    await this.deps.settled((handler) => this.run(handler, reporter, { type: 'ReportLeakedKey', data: { ...this.target(reporter, entry.keyId), reported } }));
   }
 
-  async delete(caller: Caller, id: string, expectedVersion?: number | null): Promise<{ id: string; deletedAt: Date }> {
-    const result = await this.run(caller, { type: 'DeleteApiKey', data: this.target(caller, id, expectedVersion) });
-    if (result.state.status !== 'DELETED') throw notFound();
-    const released = await this.releaseSlot(caller, id);
-    await this.settle(released ?? result.position);
-    return { id, deletedAt: new Date(result.state.deletedAt) };
-  }
-
-  async setAccountKeyLimit(caller: Caller, accountId: string, limit: number): Promise<QuotaView> {
-    const now = toInstant(this.deps.clock());
-    const result = await handleCommand(this.deps.store, accountStream(accountId), accountDecider, { type: 'SetAccountKeyLimit', data: { accountId, limit, now } }, {
-      metadata: this.metadata(caller),
-      retriesOnConflict: ACCOUNT_RETRIES,
+  delete(caller: Caller, id: string, expectedVersion?: number | null): Promise<{ id: string; deletedAt: Date }> {
+    return this.deps.settled(async (handler) => {
+      const { state } = await this.run(handler, caller, { type: 'DeleteApiKey', data: this.target(caller, id, expectedVersion) });
+      if (state.status !== 'DELETED') throw notFound();
+      await this.keyCreation(handler).release(caller.accountId, id, this.metadata(caller));
+      return { id, deletedAt: new Date(state.deletedAt) };
     });
-    await this.settle(result.position);
-    return this.deps.queries.quotaOf(accountId);
   }
 
-  private async change(caller: Caller, command: ApiKeyCommand): Promise<ApiKeyView> {
-    const result = await this.run(caller, command);
-    await this.settle(result.position);
-    if (result.state.status !== 'ACTIVE') throw notFound();
-    const document = await this.deps.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: command.data.keyId }, { projection: { lastUsedAt: 1 } });
-    return viewFromSnapshot(result.state.key, document?.lastUsedAt ?? null);
+  /** Role admin: changes an account's key limit (read the quota afterwards from the read side). */
+  async setAccountKeyLimit(caller: Caller, accountId: string, limit: number): Promise<void> {
+    const command = { type: 'SetAccountKeyLimit', data: { accountId, limit, now: toInstant(this.deps.clock()) } } as const;
+    await this.deps.settled((handler) => handler.handle(accountStream(accountId), accountDecider, command, { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES }));
   }
 
-  private run(caller: Caller, command: ApiKeyCommand) {
-    return handleCommand(this.deps.store, apiKeyStream(command.data.keyId), apiKeyDecider, command, {
+  private change(caller: Caller, command: ApiKeyCommand): Promise<ApiKeyView> {
+    return this.deps.settled(async (handler) => {
+      const { state } = await this.run(handler, caller, command);
+      if (state.status !== 'ACTIVE') throw notFound();
+      return viewFromSnapshot(state.key, await this.deps.keyLastUse.lastUsedAt(state.key.id));
+    });
+  }
+
+  private run(handler: CommandHandler, caller: Caller, command: ApiKeyCommand) {
+    return handler.handle(apiKeyStream(command.data.keyId), apiKeyDecider, command, {
       metadata: this.metadata(caller),
       // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
       retriesOnConflict: command.data.expectedVersion == null ? KEY_RETRIES : 0,
     });
   }
 
-  private async reserveSlot(caller: Caller, keyId: string, now: Instant): Promise<void> {
-    const reserve = () =>
-      handleCommand(
-        this.deps.store,
-        accountStream(caller.accountId),
-        accountDecider,
-        { type: 'ReserveKeySlot', data: { accountId: caller.accountId, keyId, now, defaultLimit: this.deps.defaultKeyLimit } },
-        { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES },
-      );
-    try {
-      await reserve();
-    } catch (error) {
-      if (!(error instanceof DomainError && error.code === 'QUOTA_EXCEEDED')) throw error;
-      if ((await this.reclaimStaleSlots(caller)) === 0) throw error;
-      await reserve();
-    }
+  private keyCreation(handler: CommandHandler): KeyCreationProcess {
+    return new KeyCreationProcess(handler, { defaultKeyLimit: this.deps.defaultKeyLimit, clock: this.deps.clock });
   }
 
-  private async releaseSlot(caller: Caller, keyId: string): Promise<Position | null> {
-    const now = toInstant(this.deps.clock());
-    const result = await handleCommand(this.deps.store, accountStream(caller.accountId), accountDecider, { type: 'ReleaseKeySlot', data: { accountId: caller.accountId, keyId, now } }, {
-      metadata: this.metadata(caller),
-      retriesOnConflict: ACCOUNT_RETRIES,
-    });
-    return result.position;
-  }
-
-  /**
-   * A key's create and delete each write two streams, which no store writes atomically. A crash
-   * between the two can leave a slot held by a key that was deleted, or that never got created.
-   * Such slots can only make the limit stricter, never looser; this reclaims them when the limit is hit.
-   */
-  private async reclaimStaleSlots(caller: Caller): Promise<number> {
-    const { state } = await aggregateStream(this.deps.store, accountStream(caller.accountId), accountDecider);
-    const now = this.deps.clock().getTime();
-    let reclaimed = 0;
-    for (const [keyId, reservedAt] of state.slots) {
-      const key = await aggregateStream(this.deps.store, apiKeyStream(keyId), apiKeyDecider);
-      const stale = key.state.status === 'DELETED' || (key.state.status === 'NONE' && now - Date.parse(reservedAt) > ORPHANED_SLOT_MS);
-      if (stale && (await this.releaseSlot(caller, keyId)) !== null) reclaimed += 1;
-    }
-    return reclaimed;
-  }
-
-  private async settle(position: Position | null): Promise<void> {
-    if (position) await this.deps.projection.waitFor(position);
+  private newSecret(): string {
+    return secretFromRandomBytes(this.deps.randomBytes(SECRET_RANDOM_BYTES));
   }
 
   private target(caller: Caller, keyId: string, expectedVersion?: number | null) {

@@ -3,18 +3,22 @@ import { isApiKeyEvent } from '../domain/apiKey/events';
 import type { ApiKeyState } from '../domain/apiKey/state';
 import { evolve, initialState } from '../domain/apiKey/state';
 import { badInput, notFound } from '../domain/errors';
-import type { ApiKeyListFilter, ApiKeyOrder } from '../../projections/apiKeyListQuery';
-import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../projections/apiKeyListQuery';
-import type { AccountDocument, ApiKeyDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
+import type { ApiKeyListFilter, ApiKeyOrder } from '../readModel/keyList';
+import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../readModel/keyList';
+import type { AccountDocument, ApiKeyDocument } from '../readModel/documents';
+import { COLLECTIONS } from '../readModel/documents';
+import type { KeyLastUse } from '../readModel/keyLookups';
+import { keyLastUseIn } from '../readModel/keyLookups';
 import type { HistoryVerificationView } from './auditTrail';
 import { readKeyEvents, verifyKeyHistory } from './auditTrail';
 import type { Caller } from './caller';
-import type { Database } from './ports/collection';
-import type { EventStore, RecordedEvent } from './ports/eventStore';
-import { toDomainEvent } from './streams';
-import type { ApiKeyEventView, ApiKeyView, QuotaView } from './views';
-import { eventView, viewFromDocument, viewFromSnapshot } from './views';
+import type { Database } from '../ports/collection';
+import type { EventStore, RecordedEvent } from '../ports/eventStore';
+import { toDomainEvent } from '../eventLog/streams';
+import type { ApiKeyEventView } from '../readModel/eventView';
+import { eventView } from '../readModel/eventView';
+import type { ApiKeyView, QuotaView } from './views';
+import { viewFromDocument, viewFromSnapshot } from './views';
 
 export const PAGE_SIZE_MAX = 100;
 
@@ -26,11 +30,15 @@ export interface ApiKeyPage {
 
 /** The read side: lists and current keys from the read model; history and past states from the log. */
 export class ApiKeyQueries {
+  private readonly lastUse: KeyLastUse;
+
   constructor(
     private readonly readModel: Database,
     private readonly store: EventStore,
     private readonly defaultKeyLimit: number,
-  ) {}
+  ) {
+    this.lastUse = keyLastUseIn(readModel);
+  }
 
   async list(caller: Caller, filter: ApiKeyListFilter | null | undefined, order: ApiKeyOrder, first: number, after?: string | null): Promise<ApiKeyPage> {
     if (!Number.isInteger(first) || first < 1 || first > PAGE_SIZE_MAX) throw badInput('first', `first must be from 1 to ${PAGE_SIZE_MAX}`);
@@ -89,8 +97,8 @@ export class ApiKeyQueries {
       state = evolve(state, event);
     }
     if (state.status !== 'ACTIVE' || state.key.accountId !== caller.accountId) return null;
-    const current = await this.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: id }, { projection: { lastUsedAt: 1 } });
-    const lastUsedAt = current?.lastUsedAt && current.lastUsedAt.getTime() <= asOf.getTime() ? current.lastUsedAt : null;
+    const latest = await this.lastUse.lastUsedAt(id);
+    const lastUsedAt = latest && latest.getTime() <= asOf.getTime() ? latest : null;
     return viewFromSnapshot(state.key, lastUsedAt);
   }
 

@@ -1,9 +1,9 @@
 import type { ChainProblem } from '../domain/audit/hashChain';
 import { verifyChain } from '../domain/audit/hashChain';
 import { isApiKeyEvent } from '../domain/apiKey/events';
-import type { EventStore, Position, RecordedEvent } from './ports/eventStore';
-import { BACKWARDS, END, StreamNotFoundError } from './ports/eventStore';
-import { apiKeyStream, chainLinkOf, keyIdOfStream } from './streams';
+import type { EventStore, Position, RecordedEvent } from '../ports/eventStore';
+import { BACKWARDS, END, StreamNotFoundError } from '../ports/eventStore';
+import { apiKeyStream, chainLinkOf, keyIdOfStream } from '../eventLog/streams';
 
 /** Every event of a key's stream, oldest first; empty when there is none. */
 export async function readKeyEvents(store: EventStore, keyId: string): Promise<RecordedEvent[]> {

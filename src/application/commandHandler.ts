@@ -1,14 +1,9 @@
+import type { Decider } from '../domain/decider';
 import { DomainError } from '../domain/errors';
-import type { AppendResult, EventStore, Position } from './ports/eventStore';
-import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
-import type { DomainEventShape, EventMetadata } from './streams';
-import { chainLinkOf, toChainedEventData, toDomainEvent } from './streams';
-
-export interface Decider<State, Command, Event extends DomainEventShape> {
-  decide(command: Command, state: State): Event[];
-  evolve(state: State, event: Event): State;
-  initialState(): State;
-}
+import type { DomainEventShape, EventMetadata } from '../eventLog/streams';
+import { chainLinkOf, toChainedEventData, toDomainEvent } from '../eventLog/streams';
+import type { AppendResult, EventStore, Position } from '../ports/eventStore';
+import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from '../ports/eventStore';
 
 export interface HandledCommand<State, Event> {
   readonly events: Event[];
@@ -22,20 +17,47 @@ export interface HandleOptions {
   metadata: EventMetadata;
   /**
    * How often to re-read and re-decide when another writer appended in between. Zero when the
-   * caller named an expectedVersion: then a concurrent change is the caller's CONFLICT.
+   * caller named an expectedVersion (then a concurrent change is the caller's CONFLICT), and for
+   * a creation (a concurrent creation under the same id is one).
    */
   retriesOnConflict: number;
 }
 
+export interface AggregatedStream<State> {
+  readonly state: State;
+  /** The stream's revision; null when there is no stream. */
+  readonly revision: bigint | null;
+  /** The last event's hash chain link, which the next append continues from. */
+  readonly lastLink: string | null;
+}
+
 /**
- * Reads a stream and folds it into state. Returns the state, the stream's revision (null: no
- * stream) and the last event's hash chain link, which the next append continues from.
+ * The one place that speaks the store's protocol for commands, creations included: read the
+ * stream, fold, decide, append with the revision that was read (NO_STREAM for a stream that does
+ * not exist yet). A concurrent append makes the append fail instead of overwriting; the command is
+ * then decided again on fresh state, or reported as CONFLICT.
  */
+export interface CommandHandler {
+  handle<State, Command, Event extends DomainEventShape>(
+    streamName: string,
+    decider: Decider<State, Command, Event>,
+    command: Command,
+    options: HandleOptions,
+  ): Promise<HandledCommand<State, Event>>;
+  /** Reads a stream and folds it into state, without deciding anything. */
+  aggregate<State, Event extends DomainEventShape>(streamName: string, decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>): Promise<AggregatedStream<State>>;
+}
+
+export const commandHandler = (store: EventStore): CommandHandler => ({
+  handle: (streamName, decider, command, options) => handleCommand(store, streamName, decider, command, options),
+  aggregate: (streamName, decider) => aggregateStream(store, streamName, decider),
+});
+
 export async function aggregateStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
   decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
-): Promise<{ state: State; revision: bigint | null; lastLink: string | null }> {
+): Promise<AggregatedStream<State>> {
   let state = decider.initialState();
   let revision: bigint | null = null;
   let lastLink: string | null = null;
@@ -52,12 +74,7 @@ export async function aggregateStream<State, Event extends DomainEventShape>(
   return { state, revision, lastLink };
 }
 
-/**
- * The one place that speaks the store's protocol for commands: read the stream, fold, decide,
- * append with the revision that was read. A concurrent append makes the append fail instead of
- * overwriting; the command is then decided again on fresh state, or reported as CONFLICT.
- */
-export async function handleCommand<State, Command, Event extends DomainEventShape>(
+async function handleCommand<State, Command, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
   decider: Decider<State, Command, Event>,
@@ -70,11 +87,7 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
     if (events.length === 0) return { events, state, position: null };
     let appended: AppendResult;
     try {
-      appended = await store.appendToStream(
-        streamName,
-        toChainedEventData(events, options.metadata, lastLink),
-        { expectedRevision: revision ?? NO_STREAM },
-      );
+      appended = await store.appendToStream(streamName, toChainedEventData(events, options.metadata, lastLink), { expectedRevision: revision ?? NO_STREAM });
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (attempt >= options.retriesOnConflict) {

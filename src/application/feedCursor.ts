@@ -1,5 +1,5 @@
 import { badInput } from '../domain/errors';
-import type { Position } from './ports/eventStore';
+import type { Position } from '../ports/eventStore';
 
 /**
  * A live feed's cursor: the global log position of the event a pushed item came from, as

@@ -1,5 +1,5 @@
-import type { Position } from './ports/eventStore';
-import { comparePositions } from './ports/eventStore';
+import type { Position } from '../ports/eventStore';
+import { comparePositions } from '../ports/eventStore';
 
 export interface ReplayThenLiveOptions<T> {
   /** The live feed; subscribed when the merged feed is first pulled, before the replay starts. Its `return` must end a pending `next` (as a pub/sub Repeater's does). */

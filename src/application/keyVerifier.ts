@@ -2,99 +2,11 @@ import { compileIpAllowlist } from '../domain/rules/ipAllowlist';
 import { SECRET_LENGTH, hashSecret, isWellFormedSecret } from '../domain/secret';
 import type { VerifiableKey, VerificationRequest, VerificationResult } from '../domain/verification';
 import { checkAccess, unknownKey } from '../domain/verification';
-import type { KeyIndexDocument } from '../../projections/readModel';
-import type { Collection } from './ports/collection';
-import { keyIdOfStream } from './streams';
+import type { KeyIndex } from '../readModel/keyLookups';
+import type { VerificationCache } from './verificationCache';
 
 export interface KeyUseSink {
   record(keyId: string, accountId: string, usedAt: number): void;
-}
-
-/** Events on a key's stream that cannot change how it verifies; every other event (known or not) evicts. */
-const HARMLESS_EVENTS = new Set(['ApiKeyCreated', 'ApiKeyRenamed', 'ApiKeyDescriptionUpdated']);
-const DEFAULT_MAX_ENTRIES = 250_000;
-
-/**
- * Compiled keys by secret hash, kept current by the event stream alone (ProjectionRunner's
- * `onApplied`), so it is correct whatever the read model is (in process, or a MongoDB that
- * several instances share):
- * - every event that may change a key's verification evicts all of that key's hashes (a rotated
- *   key has two) before the command that caused it returns (`waitFor` resolves in the same turn);
- * - an entry is only stored if no such event was applied while its lookup was in flight: a lookup
- *   that started before a revocation never caches the pre-revocation state;
- * - nothing is served while the runner is unhealthy (the stream is then not feeding the cache):
- *   the cache empties and verification reads the read model.
- */
-export class VerificationCache {
-  private readonly entries = new Map<string, VerifiableKey>();
-  private readonly hashesOfKey = new Map<string, string | string[]>();
-  /** Bumped by every evicting event: a lookup started under another generation is not cached. */
-  private generation = 0;
-
-  constructor(
-    private readonly current: () => boolean,
-    private readonly maxEntries = DEFAULT_MAX_ENTRIES,
-  ) {}
-
-  get(hash: string): VerifiableKey | undefined {
-    if (this.entries.size === 0) return undefined;
-    if (!this.current()) {
-      this.clear();
-      return undefined;
-    }
-    return this.entries.get(hash);
-  }
-
-  /** Call before a lookup; pass the result to `store` with the lookup's answer. */
-  begin(): number {
-    return this.generation;
-  }
-
-  store(hash: string, key: VerifiableKey, generation: number): void {
-    if (generation !== this.generation || !this.current()) return;
-    if (this.entries.size >= this.maxEntries) this.evictOldest();
-    this.entries.set(hash, key);
-    const known = this.hashesOfKey.get(key.keyId);
-    if (known === undefined) this.hashesOfKey.set(key.keyId, hash);
-    else if (typeof known === 'string') {
-      if (known !== hash) this.hashesOfKey.set(key.keyId, [known, hash]);
-    } else if (!known.includes(hash)) known.push(hash);
-  }
-
-  /** Fed with every batch the projection runner applied, in log order. */
-  applied(events: ReadonlyArray<{ streamId: string; type: string }>): void {
-    for (const event of events) {
-      const keyId = keyIdOfStream(event.streamId);
-      if (keyId === null || HARMLESS_EVENTS.has(event.type)) continue;
-      this.generation += 1;
-      this.evictKey(keyId);
-    }
-  }
-
-  clear(): void {
-    this.generation += 1;
-    this.entries.clear();
-    this.hashesOfKey.clear();
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  private evictKey(keyId: string): void {
-    const hashes = this.hashesOfKey.get(keyId);
-    if (hashes === undefined) return;
-    this.hashesOfKey.delete(keyId);
-    if (typeof hashes === 'string') this.entries.delete(hashes);
-    else for (const hash of hashes) this.entries.delete(hash);
-  }
-
-  /** Insertion order: the oldest entry goes (all of its key's hashes with it). */
-  private evictOldest(): void {
-    const oldest = this.entries.values().next();
-    if (oldest.done) return;
-    this.evictKey(oldest.value.keyId);
-  }
 }
 
 /**
@@ -107,7 +19,7 @@ export class VerificationCache {
  */
 export class KeyVerifier {
   constructor(
-    private readonly keyIndex: Collection<KeyIndexDocument>,
+    private readonly keyIndex: KeyIndex,
     private readonly uses: KeyUseSink,
     private readonly clock: () => number = Date.now,
     private readonly cache: VerificationCache | null = null,
@@ -138,7 +50,7 @@ export class KeyVerifier {
   private async lookUp(presented: string, hash: string, request: Omit<VerificationRequest, 'nowMs'>): Promise<VerificationResult> {
     if (!isWellFormedSecret(presented)) return unknownKey('MALFORMED');
     const generation = this.cache?.begin() ?? 0;
-    const entry = await this.keyIndex.findOne({ _id: hash });
+    const entry = await this.keyIndex.entryOf(hash);
     if (!entry || entry.deleted) return unknownKey('NOT_FOUND');
     const key: VerifiableKey = {
       keyId: entry.keyId,

@@ -1,9 +1,9 @@
 import type { KeyUse } from '../domain/usage';
 import type { Logger } from '../logger';
-import type { EventStore } from './ports/eventStore';
-import { ANY } from './ports/eventStore';
-import type { EventMetadata } from './streams';
-import { EVENT_SCHEMA_VERSION, USAGE_STREAM, toEventData } from './streams';
+import type { EventStore } from '../ports/eventStore';
+import { ANY } from '../ports/eventStore';
+import type { EventMetadata } from '../eventLog/streams';
+import { EVENT_SCHEMA_VERSION, USAGE_STREAM, toEventData } from '../eventLog/streams';
 
 interface KeyUsage {
   accountId: string;

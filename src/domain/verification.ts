@@ -1,14 +1,16 @@
+import type { KeyStatus } from './apiKey/events';
 import type { IpMatcher } from './rules/ipAllowlist';
 import type { AccessScope } from './rules/scope';
 import { scopeAllows } from './rules/scope';
 
-export type VerifyFailure = 'MALFORMED' | 'NOT_FOUND' | 'DISABLED' | 'EXPIRED' | 'IP_NOT_ALLOWED' | 'SCOPE_DENIED';
+export const VERIFY_FAILURES = ['MALFORMED', 'NOT_FOUND', 'DISABLED', 'EXPIRED', 'IP_NOT_ALLOWED', 'SCOPE_DENIED'] as const;
+export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
 
 /** What verification needs to know of a key, as the hashed-key index holds it (allowlist compiled). */
 export interface VerifiableKey {
   readonly keyId: string;
   readonly accountId: string;
-  readonly status: 'ENABLED' | 'DISABLED';
+  readonly status: KeyStatus;
   /** Epoch milliseconds; null when the key never expires. */
   readonly expiresAtMs: number | null;
   readonly scope: AccessScope;

@@ -4,7 +4,7 @@ import type { Caller } from '../application/caller';
 import { hasRole } from '../application/caller';
 import type { KeyVerifier } from '../application/keyVerifier';
 import type { LeakReportLimiter } from '../application/leakReportLimiter';
-import type { LiveFeeds } from '../application/liveFeeds';
+import type { LiveFeeds } from '../application/liveFeedSubscriptions';
 import { DomainError } from '../domain/errors';
 
 export interface Services {

@@ -1,8 +1,8 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ReadModelUnavailableError } from '../application/ports/collection';
-import { EventStoreUnavailableError } from '../application/ports/eventStore';
+import { ReadModelUnavailableError } from '../ports/collection';
+import { EventStoreUnavailableError } from '../ports/eventStore';
 import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { ApolloServerPlugin } from '@apollo/server';

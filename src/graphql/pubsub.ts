@@ -1,7 +1,7 @@
 import { createPubSub } from '@graphql-yoga/subscription';
-import type { KeyStatusChangeView, LiveFeedSink } from '../application/liveFeed';
-import type { LiveSource } from '../application/liveFeeds';
-import type { ApiKeyEventView } from '../application/views';
+import type { KeyStatusChangeView, LiveFeedSink } from '../application/liveFeedPublisher';
+import type { LiveSource } from '../application/liveFeedSubscriptions';
+import type { ApiKeyEventView } from '../readModel/eventView';
 
 /** Topics are routed by account, so a subscriber only ever receives its own account's events. */
 export type Topics = {

@@ -2,9 +2,9 @@ import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbS
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { MongoReadModel } from '../../src/adapters/mongodb/mongoReadModel';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import { ReadModelUnavailableError } from '../../src/application/ports/collection';
-import { EventStoreUnavailableError } from '../../src/application/ports/eventStore';
-import { openEngines } from '../../src/compositionRoot';
+import { ReadModelUnavailableError } from '../../src/ports/collection';
+import { EventStoreUnavailableError } from '../../src/ports/eventStore';
+import { openEngines } from '../../src/engines';
 import { loadConfig } from '../../src/config';
 import { freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
 import { closedPort } from './serviceHarness';

@@ -10,9 +10,9 @@ import {
 } from '../../src/adapters/eventstoredb/clientTranslation';
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
 import type { EventStoreDbClient } from '../../src/adapters/eventstoredb/eventStoreDbStore';
-import type { ResolvedEvent } from '../../src/application/ports/eventStore';
-import { EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError, streamNameFilter } from '../../src/application/ports/eventStore';
-import { apiKeyStream, toEventData } from '../../src/application/streams';
+import type { ResolvedEvent } from '../../src/ports/eventStore';
+import { EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError, streamNameFilter } from '../../src/ports/eventStore';
+import { apiKeyStream, toEventData } from '../../src/eventLog/streams';
 
 const metadata = { actor: 'alice', correlationId: 'req-1', causationId: 'req-1', schemaVersion: 1 };
 const position = { commit: 1234n, prepare: 1230n };

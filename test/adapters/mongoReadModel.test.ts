@@ -1,6 +1,6 @@
 import * as mongodb from 'mongodb';
 import { MongoReadModelCollection, fromDriverError } from '../../src/adapters/mongodb/mongoReadModel';
-import { ReadModelUnavailableError } from '../../src/application/ports/collection';
+import { ReadModelUnavailableError } from '../../src/ports/collection';
 
 /** A stand-in for a driver Collection that records each call and answers the way the driver does. */
 function fakeCollection(answers: Partial<Record<string, unknown>> = {}) {

@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import type { Collection, Database, Document } from '../../src/application/ports/collection';
+import type { Collection, Database, Document } from '../../src/ports/collection';
 import { seedKeys } from '../../bench/seed';
-import { COLLECTIONS } from '../../projections/readModel';
+import { COLLECTIONS } from '../../src/readModel/documents';
 import { ProjectionRunner } from '../../projections/runner';
 import { until } from './serviceHarness';
 

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import type { Database } from '../../src/application/ports/collection';
+import type { Database } from '../../src/ports/collection';
 import type { Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
 import { gql } from '../support/graphqlClient';

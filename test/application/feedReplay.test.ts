@@ -1,6 +1,6 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import { replayThenLive } from '../../src/application/feedReplay';
-import type { Position } from '../../src/application/ports/eventStore';
+import type { Position } from '../../src/ports/eventStore';
 
 interface Item {
   n: number;

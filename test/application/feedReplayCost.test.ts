@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import type { Caller } from '../../src/application/caller';
 import { cursorOf } from '../../src/application/feedCursor';
-import type { LiveSource } from '../../src/application/liveFeeds';
-import { LiveFeeds } from '../../src/application/liveFeeds';
-import { jsonEvent } from '../../src/application/ports/eventStore';
-import { apiKeyStream } from '../../src/application/streams';
+import type { LiveSource } from '../../src/application/liveFeedSubscriptions';
+import { LiveFeeds } from '../../src/application/liveFeedSubscriptions';
+import { jsonEvent } from '../../src/ports/eventStore';
+import { apiKeyStream } from '../../src/eventLog/streams';
 import { apiKeyCreatedData } from '../support/eventFixtures';
 
 const occurredAt = '2026-12-01T00:00:00.000Z';

@@ -1,6 +1,6 @@
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import type { EventStore } from '../../src/application/ports/eventStore';
-import { USAGE_STREAM } from '../../src/application/streams';
+import type { EventStore } from '../../src/ports/eventStore';
+import { USAGE_STREAM } from '../../src/eventLog/streams';
 import { UsageRecorder } from '../../src/application/usageRecorder';
 import { createLogger } from '../../src/logger';
 

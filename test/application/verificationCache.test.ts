@@ -1,4 +1,4 @@
-import { VerificationCache } from '../../src/application/keyVerifier';
+import { VerificationCache } from '../../src/application/verificationCache';
 import { compileIpAllowlist } from '../../src/domain/rules/ipAllowlist';
 import { SCOPE_ALL } from '../../src/domain/rules/scope';
 import type { VerifiableKey } from '../../src/domain/verification';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AllStreamSubscription, EventData, EventStore, Position, RecordedEvent } from '../../src/application/ports/eventStore';
+import type { AllStreamSubscription, EventData, EventStore, Position, RecordedEvent } from '../../src/ports/eventStore';
 import {
   ANY,
   BACKWARDS,
@@ -11,7 +11,7 @@ import {
   comparePositions,
   jsonEvent,
   streamNameFilter,
-} from '../../src/application/ports/eventStore';
+} from '../../src/ports/eventStore';
 
 /** What a contract run needs: a store, and a way to close it. Stream names get a fresh prefix per test, so a shared server is fine. */
 export interface EventStoreUnderTest {

@@ -1,8 +1,8 @@
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
-import type { ProjectedEvent } from '../../projections/projectedEvent';
-import type { ApiKeyDocument, KeyIndexDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
-import { applyBatch, ensureIndexes } from '../../projections/runner';
+import type { ProjectedEvent } from '../../src/readModel/projectedEvent';
+import type { ApiKeyDocument, KeyIndexDocument } from '../../src/readModel/documents';
+import { COLLECTIONS } from '../../src/readModel/documents';
+import { applyBatch, ensureIndexes } from '../../projections/registry';
 import { projectedKeyEvent } from '../support/eventFixtures';
 
 const keyId = 'key-r';

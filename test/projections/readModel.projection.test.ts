@@ -1,9 +1,9 @@
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
-import { accountStream, USAGE_STREAM } from '../../src/application/streams';
-import type { ProjectedEvent } from '../../projections/projectedEvent';
-import type { AccountDocument, ApiKeyDocument, KeyIndexDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
-import { applyBatch, ensureIndexes } from '../../projections/runner';
+import { accountStream, USAGE_STREAM } from '../../src/eventLog/streams';
+import type { ProjectedEvent } from '../../src/readModel/projectedEvent';
+import type { AccountDocument, ApiKeyDocument, KeyIndexDocument } from '../../src/readModel/documents';
+import { COLLECTIONS } from '../../src/readModel/documents';
+import { applyBatch, ensureIndexes } from '../../projections/registry';
 import { projectedEvent, projectedKeyEvent } from '../support/eventFixtures';
 
 const keyId = 'key-1';

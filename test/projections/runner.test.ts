@@ -1,12 +1,12 @@
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
-import type { AnyBulkWriteOperation, Database } from '../../src/application/ports/collection';
-import { jsonEvent, NO_STREAM } from '../../src/application/ports/eventStore';
-import { apiKeyStream } from '../../src/application/streams';
+import type { AnyBulkWriteOperation, Database } from '../../src/ports/collection';
+import { jsonEvent, NO_STREAM } from '../../src/ports/eventStore';
+import { apiKeyStream } from '../../src/eventLog/streams';
 import { createLogger } from '../../src/logger';
-import type { ProjectedEvent } from '../../projections/projectedEvent';
-import type { ApiKeyDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
+import type { ProjectedEvent } from '../../src/readModel/projectedEvent';
+import type { ApiKeyDocument } from '../../src/readModel/documents';
+import { COLLECTIONS } from '../../src/readModel/documents';
 import { ProjectionRunner } from '../../projections/runner';
 
 const logger = createLogger('silent');

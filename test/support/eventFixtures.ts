@@ -1,7 +1,7 @@
-import type { JSONObject } from '../../src/application/ports/eventStore';
-import { apiKeyStream } from '../../src/application/streams';
+import type { JSONObject } from '../../src/ports/eventStore';
+import { apiKeyStream } from '../../src/eventLog/streams';
 import type { ApiKeyCreated } from '../../src/domain/apiKey/events';
-import type { ProjectedEvent } from '../../projections/projectedEvent';
+import type { ProjectedEvent } from '../../src/readModel/projectedEvent';
 
 let position = 0;
 

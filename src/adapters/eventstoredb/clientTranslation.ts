@@ -6,8 +6,8 @@ import type {
   ResolvedEvent as ClientResolvedEvent,
 } from '@eventstore/db-client';
 import * as client from '@eventstore/db-client';
-import type { AppendExpectedRevision, AppendResult, EventData, JSONObject, Position, RecordedEvent, ResolvedEvent, SubscriptionFilter } from '../../application/ports/eventStore';
-import { ANY, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+import type { AppendExpectedRevision, AppendResult, EventData, JSONObject, Position, RecordedEvent, ResolvedEvent, SubscriptionFilter } from '../../ports/eventStore';
+import { ANY, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
 import { redactCredentials } from '../redactCredentials';
 
 /**

@@ -10,8 +10,8 @@ import type {
   ReadStreamOptions,
   ResolvedEvent,
   SubscribeToAllOptions,
-} from '../../application/ports/eventStore';
-import { BACKWARDS, END, EventStoreUnavailableError } from '../../application/ports/eventStore';
+} from '../../ports/eventStore';
+import { BACKWARDS, END, EventStoreUnavailableError } from '../../ports/eventStore';
 import {
   clientConnectionString,
   fromClientAppendResult,

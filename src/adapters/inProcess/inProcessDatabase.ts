@@ -11,8 +11,8 @@ import type {
   IndexOptions,
   UpdateFilter,
   UpdateResult,
-} from '../../application/ports/collection';
-import { DUPLICATE_KEY } from '../../application/ports/collection';
+} from '../../ports/collection';
+import { DUPLICATE_KEY } from '../../ports/collection';
 import type { SimpleMatcher } from './simpleDocuments';
 import { applySimpleUpdate, compileSimpleFilter, copyValue, simpleUpsertDocument } from './simpleDocuments';
 
@@ -126,19 +126,6 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     return this.updateOneSync(filter, update, options.upsert ?? false);
   }
 
-  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
-    const found = this.firstMatch(filter);
-    if (!found) return { deletedCount: 0 };
-    this.remove(found);
-    return { deletedCount: 1 };
-  }
-
-  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
-    const doomed = [...this.candidates(filter)].filter(matcherOf(filter));
-    doomed.forEach((doc) => this.remove(doc));
-    return { deletedCount: doomed.length };
-  }
-
   async bulkWrite(operations: AnyBulkWriteOperation[]): Promise<BulkWriteResult> {
     const result: BulkWriteResult = { matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 };
     // Ordered, like the driver's default: the first failure stops the batch.
@@ -149,28 +136,13 @@ export class InProcessCollection<T extends Document = Document> implements Colle
         result.matchedCount += outcome.matchedCount;
         result.modifiedCount += outcome.modifiedCount;
         result.upsertedCount += outcome.upsertedCount;
-      } else if ('updateMany' in operation) {
+      } else {
         const { filter, update } = operation.updateMany;
         for (const doc of [...this.candidates(filter)].filter(matcherOf(filter))) {
           const outcome = this.updateOneSync({ _id: doc['_id'] }, update, false);
           result.matchedCount += outcome.matchedCount;
           result.modifiedCount += outcome.modifiedCount;
         }
-      } else if ('replaceOne' in operation) {
-        const { filter, replacement, upsert } = operation.replaceOne;
-        const found = this.firstMatch(filter);
-        if (found) {
-          this.store({ ...copyDocument(replacement), _id: found['_id'] } as unknown as T, found);
-          result.matchedCount += 1;
-          result.modifiedCount += 1;
-        } else if (upsert) {
-          this.store({ ...equalityFields(filter), ...copyDocument(replacement) } as T, undefined);
-          result.upsertedCount += 1;
-        }
-      } else if ('deleteOne' in operation) {
-        result.deletedCount += (await this.deleteOne(operation.deleteOne.filter)).deletedCount;
-      } else {
-        result.deletedCount += (await this.deleteMany(operation.deleteMany.filter)).deletedCount;
       }
     }
     return result;
@@ -265,11 +237,6 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     }
   }
 
-  private remove(doc: T): void {
-    this.unindex(doc);
-    this.documents.delete(doc['_id']);
-  }
-
   private checkUnique(index: Index, doc: T, previous: T | undefined): void {
     if (!index.unique) return;
     const key = index.fields.map((field) => getPath(doc, field));
@@ -280,10 +247,6 @@ export class InProcessCollection<T extends Document = Document> implements Colle
         throw new DuplicateKeyError(this.collectionName, index.name, Object.fromEntries(index.fields.map((field, i) => [field, key[i]])));
       }
     }
-  }
-
-  private unindex(doc: T): void {
-    for (const [field, ids] of this.leading) ids.remove(getPath(doc, field) ?? null, doc['_id']);
   }
 
   private project(doc: T, options: FindOptions): T {

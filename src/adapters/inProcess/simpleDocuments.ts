@@ -1,4 +1,4 @@
-import type { Document, Filter } from '../../application/ports/collection';
+import type { Document, Filter } from '../../ports/collection';
 
 /**
  * Fast paths for the filter and update shapes the projections and queries issue most (top-level

@@ -12,8 +12,8 @@ import type {
   IndexOptions,
   UpdateFilter,
   UpdateResult,
-} from '../../application/ports/collection';
-import { ReadModelUnavailableError } from '../../application/ports/collection';
+} from '../../ports/collection';
+import { ReadModelUnavailableError } from '../../ports/collection';
 import { redactCredentials } from '../redactCredentials';
 
 /**

@@ -16,8 +16,8 @@ import type {
   RecordedEvent,
   ResolvedEvent,
   SubscribeToAllOptions,
-} from '../../application/ports/eventStore';
-import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../application/ports/eventStore';
+} from '../../ports/eventStore';
+import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
 
 export class CorruptLogError extends StartupError {
   constructor(file: string, problems: readonly string[]) {

@@ -1,3 +1,4 @@
+import type { Decider } from '../decider';
 import { DomainError, assertNever, badInput } from '../errors';
 import type { Instant } from '../time';
 
@@ -28,6 +29,8 @@ export interface AccountState {
 }
 
 export const KEY_LIMIT_MAX = 10_000;
+/** The limit of an account that has none of its own, unless configured otherwise (KEY_LIMIT_DEFAULT). */
+export const DEFAULT_KEY_LIMIT = 50;
 
 export const initialAccountState = (): AccountState => ({ limit: null, slots: new Map() });
 
@@ -80,3 +83,10 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
       return assertNever(command);
   }
 }
+
+/** One account's stream: `account-<id>`. */
+export const accountDecider: Decider<AccountState, AccountCommand, AccountEvent> = {
+  decide: decideAccount,
+  evolve: evolveAccount,
+  initialState: initialAccountState,
+};

@@ -11,9 +11,11 @@ interface KeyEvent<Type extends string, Data> {
   readonly data: Readonly<Data & { keyId: string; accountId: string; occurredAt: Instant }>;
 }
 
-export type KeyStatus = 'ENABLED' | 'DISABLED';
+export const KEY_STATUSES = ['ENABLED', 'DISABLED'] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
 /** Why a key was disabled or enabled: by its owner, or automatically because it was reported leaked. */
-export type StatusReason = 'OWNER' | 'LEAKED';
+export const STATUS_REASONS = ['OWNER', 'LEAKED'] as const;
+export type StatusReason = (typeof STATUS_REASONS)[number];
 
 export type ApiKeyCreated = KeyEvent<
   'ApiKeyCreated',
@@ -78,17 +80,27 @@ export type ApiKeyEvent =
 
 export type ApiKeyEventType = ApiKeyEvent['type'];
 
-export const API_KEY_EVENT_TYPES: readonly ApiKeyEventType[] = [
-  'ApiKeyCreated',
-  'ApiKeyRenamed',
-  'ApiKeyDescriptionUpdated',
-  'ApiKeyStatusChanged',
-  'ApiKeyScopeUpdated',
-  'ApiKeyDeleted',
-  'ApiKeyRotated',
-  'ApiKeyExpiryUpdated',
-  'ApiKeyLeakReported',
-];
+/**
+ * Whether an event can change how the key's secrets verify (status, scope, allowlist, expiry,
+ * secrets, existence). A creation cannot: before it no secret of the key verified. Written as a
+ * record over the union, so a new event type must say.
+ */
+const CHANGES_VERIFICATION: { readonly [Type in ApiKeyEventType]: boolean } = {
+  ApiKeyCreated: false,
+  ApiKeyRenamed: false,
+  ApiKeyDescriptionUpdated: false,
+  ApiKeyStatusChanged: true,
+  ApiKeyScopeUpdated: true,
+  ApiKeyDeleted: true,
+  ApiKeyRotated: true,
+  ApiKeyExpiryUpdated: true,
+  ApiKeyLeakReported: true,
+};
+
+export const API_KEY_EVENT_TYPES = Object.keys(CHANGES_VERIFICATION) as readonly ApiKeyEventType[];
+
+/** True for every event type that may change a key's verification, unknown ones included. */
+export const changesVerification = (type: string): boolean => !Object.hasOwn(CHANGES_VERIFICATION, type) || CHANGES_VERIFICATION[type as ApiKeyEventType];
 
 export const isApiKeyEvent = (event: { type: string }): event is ApiKeyEvent =>
   (API_KEY_EVENT_TYPES as readonly string[]).includes(event.type);

@@ -4,9 +4,12 @@ import { badInput } from '../errors';
 const REGION_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const REGION_MAX = 32;
 
+/** Whether `region` is a region id as it stands (no trimming). */
+export const isRegion = (region: string): boolean => region.length > 0 && region.length <= REGION_MAX && REGION_PATTERN.test(region);
+
 export function parseRegion(raw: string, field = 'region'): string {
   const region = raw.trim();
-  if (region.length === 0 || region.length > REGION_MAX || !REGION_PATTERN.test(region)) {
+  if (!isRegion(region)) {
     throw badInput(field, `region must be 1 to ${REGION_MAX} lower-case letters, digits and single hyphens, e.g. us-east-1`);
   }
   return region;

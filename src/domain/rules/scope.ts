@@ -1,6 +1,7 @@
 import { badInput } from '../errors';
 
-export type ScopeMode = 'ALL' | 'RESTRICTED';
+export const SCOPE_MODES = ['ALL', 'RESTRICTED'] as const;
+export type ScopeMode = (typeof SCOPE_MODES)[number];
 
 export interface AccessScope {
   readonly mode: ScopeMode;

@@ -1,15 +1,16 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { PAGE_SIZE_MAX } from '../../application/apiKeyQueries';
 import { DateTimeScalar } from '../scalars';
 import type { GraphQLContext } from '../context';
 import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, DeleteApiKeyPayload } from '../types/apiKey.type';
-import { ApiKeyEvent } from '../types/events.type';
+import { ApiKeyEventObject } from '../types/events.type';
 import { ApiKeyOrder, ApiKeyStatus } from '../types/enums';
 import { AccessScopeInput, ApiKeyFilter, CreateApiKeyInput } from '../types/inputs';
 
 /** The console's operations on the caller's account's keys. Thin: arguments in, service call, view out. */
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  @Query(() => ApiKeyConnection, { description: "The caller's account's keys, not deleted ones. first: 1 to 100." })
+  @Query(() => ApiKeyConnection, { description: `The caller's account's keys, not deleted ones. first: 1 to ${PAGE_SIZE_MAX}.` })
   apiKeys(
     @Ctx() { caller, services }: GraphQLContext,
     @Arg('filter', () => ApiKeyFilter, { nullable: true }) filter: ApiKeyFilter | null,
@@ -33,7 +34,7 @@ export class ApiKeyResolver {
     return services.queries.get(caller, id, asOf);
   }
 
-  @Query(() => [ApiKeyEvent], {
+  @Query(() => [ApiKeyEventObject], {
     description:
       'Full lifecycle history of a key of the caller\'s account (every event that changed its version), oldest first, deleted keys included. Uses are not listed here. NOT_FOUND when there is none.',
   })

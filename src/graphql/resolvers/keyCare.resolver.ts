@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { GRACE_PERIOD_MAX_SECONDS } from '../../domain/rules/gracePeriod';
 import type { GraphQLContext } from '../context';
 import { DateTimeScalar } from '../scalars';
 import { ApiKey } from '../types/apiKey.type';
@@ -14,7 +15,7 @@ const LEAK_RECEIPT = {
 export class KeyCareResolver {
   @Mutation(() => RotateApiKeyPayload, {
     description:
-      'Gives the key a new secret (returned once). Id, name, scope, allowlist, history and last use stay. The previous secret keeps verifying for gracePeriodSeconds (0 to 2592000, i.e. 30 days; 0 ends it at once), and its verifications carry rotationDeadline.',
+      `Gives the key a new secret (returned once). Id, name, scope, allowlist, history and last use stay. The previous secret keeps verifying for gracePeriodSeconds (0 to ${GRACE_PERIOD_MAX_SECONDS}, i.e. 30 days; 0 ends it at once), and its verifications carry rotationDeadline.`,
   })
   rotateApiKey(
     @Ctx() { caller, services }: GraphQLContext,

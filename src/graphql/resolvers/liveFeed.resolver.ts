@@ -1,9 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { cursorOf } from '../../application/feedCursor';
-import type { KeyStatusChangeView } from '../../application/liveFeed';
-import type { ApiKeyEventView } from '../../application/views';
+import type { KeyStatusChangeView } from '../../application/liveFeedPublisher';
+import type { ApiKeyEventView } from '../../readModel/eventView';
 import type { GraphQLContext } from '../context';
-import { ApiKeyEvent, KeyStatusChange } from '../types/events.type';
+import { ApiKeyEventObject, KeyStatusChange } from '../types/events.type';
 
 interface FeedArgs {
   id?: string | null;
@@ -21,7 +21,7 @@ const CURSOR_DESCRIPTION =
  * replays the log from that cursor. A client that falls too far behind is disconnected (close code
  * 4413) and resumes with its cursor.
  */
-@Resolver(() => ApiKeyEvent)
+@Resolver(() => ApiKeyEventObject)
 export class LiveFeedResolver {
   @Subscription(() => KeyStatusChange, {
     subscribe: ({ args, context }: FeedData) => context.services.liveFeeds.keyStatusChanges(context.caller, args.id, args.after, cutOff(context)),
@@ -35,7 +35,7 @@ export class LiveFeedResolver {
     return change;
   }
 
-  @Subscription(() => ApiKeyEvent, {
+  @Subscription(() => ApiKeyEventObject, {
     subscribe: ({ args, context }: FeedData) => context.services.liveFeeds.apiKeyEvents(context.caller, args.after, cutOff(context)),
     description: "Every lifecycle event of the caller's account's keys, as it happens (for dashboards and audit tails). With after: first those since that cursor.",
   })

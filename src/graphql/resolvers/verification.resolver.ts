@@ -2,13 +2,13 @@ import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import { ROLE_GATEWAY } from '../../application/caller';
 import type { GraphQLContext } from '../context';
 import { requireRole } from '../context';
-import type { VerificationResult as Verification } from '../../domain/verification';
+import type { VerificationResult } from '../../domain/verification';
 import { DateTimeScalar } from '../scalars';
-import { VerificationResult } from '../types/events.type';
+import { VerificationResultObject } from '../types/verification.type';
 
-@Resolver(() => VerificationResult)
+@Resolver(() => VerificationResultObject)
 export class VerificationResolver {
-  @Query(() => VerificationResult, { description: "Role gateway only. Checks a presented secret; a valid use is recorded as the key's last use." })
+  @Query(() => VerificationResultObject, { description: "Role gateway only. Checks a presented secret; a valid use is recorded as the key's last use." })
   verifyApiKey(
     @Ctx() context: GraphQLContext,
     @Arg('key', () => String) key: string,
@@ -24,7 +24,7 @@ export class VerificationResolver {
     nullable: true,
     description: 'Set when the presented secret was rotated out: it stops verifying at this instant. Gateways can warn their callers to switch to the new secret.',
   })
-  rotationDeadline(@Root() result: Verification): Date | null {
+  rotationDeadline(@Root() result: VerificationResult): Date | null {
     return result.rotationDeadlineMs === null ? null : new Date(result.rotationDeadlineMs);
   }
 }

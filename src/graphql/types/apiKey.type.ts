@@ -1,4 +1,8 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { DEFAULT_KEY_LIMIT } from '../../domain/account/account';
+import { DESCRIPTION_MAX } from '../../domain/rules/description';
+import { IP_ALLOWLIST_MAX } from '../../domain/rules/ipAllowlist';
+import { NAME_MAX, NAME_MIN } from '../../domain/rules/name';
 import { DateTimeScalar } from '../scalars';
 import { ApiKeyStatus, ScopeMode } from './enums';
 
@@ -22,10 +26,10 @@ export class ApiKey {
   @Field(() => ID)
   accountId!: string;
 
-  @Field(() => String, { description: '2 to 64 characters: letters of any script (Chinese included), digits, _ and -, and single spaces between words.' })
+  @Field(() => String, { description: `${NAME_MIN} to ${NAME_MAX} characters: letters of any script (Chinese included), digits, _ and -, and single spaces between words.` })
   name!: string;
 
-  @Field(() => String, { nullable: true, description: 'Optional, at most 200 characters.' })
+  @Field(() => String, { nullable: true, description: `Optional, at most ${DESCRIPTION_MAX} characters.` })
   description!: string | null;
 
   @Field(() => String, { description: 'Where the key lives; set at creation, never changed.' })
@@ -40,7 +44,7 @@ export class ApiKey {
   @Field(() => AccessScope)
   scope!: AccessScope;
 
-  @Field(() => [String], { description: 'IPv4/IPv6 addresses and CIDR ranges allowed to use the key, normalised; empty means any address. At most 50.' })
+  @Field(() => [String], { description: `IPv4/IPv6 addresses and CIDR ranges allowed to use the key, normalised; empty means any address. At most ${IP_ALLOWLIST_MAX}.` })
   ipAllowlist!: string[];
 
   @Field(() => DateTimeScalar)
@@ -100,7 +104,7 @@ export class ApiKeyConnection {
 
 @ObjectType()
 export class Quota {
-  @Field(() => Int, { description: 'Most keys (not deleted) the account may hold; 50 unless changed.' })
+  @Field(() => Int, { description: `Most keys (not deleted) the account may hold; ${DEFAULT_KEY_LIMIT} unless changed.` })
   limit!: number;
 
   @Field(() => Int)

@@ -1,37 +1,27 @@
 import { registerEnumType } from 'type-graphql';
+import { KEY_STATUSES, STATUS_REASONS } from '../../domain/apiKey/events';
+import { SCOPE_MODES } from '../../domain/rules/scope';
+import { VERIFY_FAILURES } from '../../domain/verification';
+import { KEY_STATES } from '../../application/liveFeedPublisher';
+import { API_KEY_ORDERS } from '../../readModel/keyList';
 
-export enum ApiKeyStatus {
-  ENABLED = 'ENABLED',
-  DISABLED = 'DISABLED',
-}
-export enum ScopeMode {
-  ALL = 'ALL',
-  RESTRICTED = 'RESTRICTED',
-}
-export enum ApiKeyOrder {
-  CREATED_AT_DESC = 'CREATED_AT_DESC',
-  CREATED_AT_ASC = 'CREATED_AT_ASC',
-  LAST_USED_DESC = 'LAST_USED_DESC',
-  NAME_ASC = 'NAME_ASC',
-}
-export enum VerifyFailure {
-  MALFORMED = 'MALFORMED',
-  NOT_FOUND = 'NOT_FOUND',
-  DISABLED = 'DISABLED',
-  EXPIRED = 'EXPIRED',
-  IP_NOT_ALLOWED = 'IP_NOT_ALLOWED',
-  SCOPE_DENIED = 'SCOPE_DENIED',
-}
-export enum KeyState {
-  ENABLED = 'ENABLED',
-  DISABLED = 'DISABLED',
-  DELETED = 'DELETED',
-}
+// Every GraphQL enum is the domain's (or the read side's) list of values, so the two cannot drift apart.
+type EnumOf<Values extends readonly string[]> = { readonly [Value in Values[number]]: Value };
+const enumOf = <const Values extends readonly string[]>(values: Values): EnumOf<Values> =>
+  Object.fromEntries(values.map((value) => [value, value])) as EnumOf<Values>;
 
-export enum StatusReason {
-  OWNER = 'OWNER',
-  LEAKED = 'LEAKED',
-}
+export const ApiKeyStatus = enumOf(KEY_STATUSES);
+export type ApiKeyStatus = (typeof KEY_STATUSES)[number];
+export const ScopeMode = enumOf(SCOPE_MODES);
+export type ScopeMode = (typeof SCOPE_MODES)[number];
+export const ApiKeyOrder = enumOf(API_KEY_ORDERS);
+export type ApiKeyOrder = (typeof API_KEY_ORDERS)[number];
+export const VerifyFailure = enumOf(VERIFY_FAILURES);
+export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
+export const KeyState = enumOf(KEY_STATES);
+export type KeyState = (typeof KEY_STATES)[number];
+export const StatusReason = enumOf(STATUS_REASONS);
+export type StatusReason = (typeof STATUS_REASONS)[number];
 
 registerEnumType(StatusReason, { name: 'StatusReason', description: 'Why a key was disabled or enabled: by its owner, or automatically because one of its secrets was reported leaked.' });
 registerEnumType(ApiKeyStatus, { name: 'ApiKeyStatus' });

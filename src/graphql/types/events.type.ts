@@ -1,10 +1,10 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeScalar, JSONScalar } from '../scalars';
-import { AccessScope } from './apiKey.type';
-import { KeyState, StatusReason, VerifyFailure } from './enums';
+import { KeyState, StatusReason } from './enums';
 
-@ObjectType({ description: "One entry of a key's history, oldest first. Never contains the secret." })
-export class ApiKeyEvent {
+/** The GraphQL ApiKeyEvent (the domain's ApiKeyEvent is the event union it shows). */
+@ObjectType('ApiKeyEvent', { description: "One entry of a key's history, oldest first. Never contains the secret." })
+export class ApiKeyEventObject {
   @Field(() => ID, { description: 'Unique id of the event.' })
   id!: string;
 
@@ -52,22 +52,4 @@ export class KeyStatusChange {
 
   @Field(() => Int)
   version!: number;
-}
-
-@ObjectType()
-export class VerificationResult {
-  @Field(() => Boolean)
-  valid!: boolean;
-
-  @Field(() => VerifyFailure, { nullable: true, description: 'Null when valid.' })
-  reason!: VerifyFailure | null;
-
-  @Field(() => ID, { nullable: true, description: 'Null when the key is unknown.' })
-  keyId!: string | null;
-
-  @Field(() => ID, { nullable: true })
-  accountId!: string | null;
-
-  @Field(() => AccessScope, { nullable: true })
-  scope!: AccessScope | null;
 }

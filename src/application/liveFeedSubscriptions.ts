@@ -1,13 +1,13 @@
-import { toProjectedEvent } from '../../projections/runner';
 import { DomainError } from '../domain/errors';
 import type { Caller } from './caller';
 import { parseCursor } from './feedCursor';
 import { replayThenLive } from './feedReplay';
-import type { KeyStatusChangeView } from './liveFeed';
-import { feedItemsOf } from './liveFeed';
-import type { EventStore, Position } from './ports/eventStore';
-import { keyIdOfStream } from './streams';
-import type { ApiKeyEventView } from './views';
+import type { KeyStatusChangeView } from './liveFeedPublisher';
+import { feedItemsOf } from './liveFeedPublisher';
+import type { EventStore, Position } from '../ports/eventStore';
+import { keyIdOfStream } from '../eventLog/streams';
+import type { ApiKeyEventView } from '../readModel/eventView';
+import { toProjectedEvent } from '../readModel/projectedEvent';
 
 /** The live side: what the projection has applied, per account (the pub/sub topics). */
 export interface LiveSource {

@@ -1,6 +1,6 @@
 import { chainLinks } from '../domain/audit/hashChain';
-import type { EventData, JSONObject, RecordedEvent } from './ports/eventStore';
-import { jsonEvent } from './ports/eventStore';
+import type { EventData, JSONObject, RecordedEvent } from '../ports/eventStore';
+import { jsonEvent } from '../ports/eventStore';
 
 /** Stream names: one stream per key, one per account (its key slots and limit), one for coalesced uses. */
 export const STREAM_PREFIX = { apiKey: 'apiKey-', account: 'account-', usage: 'apiKeyUsage' } as const;
@@ -48,7 +48,7 @@ export function toChainedEventData(events: readonly DomainEventShape[], metadata
 export const toDomainEvent = <E extends DomainEventShape>(recorded: RecordedEvent): E => ({ type: recorded.type, data: recorded.data }) as unknown as E;
 
 /** The actor of a recorded event; `system` for events written without one. */
-export const actorOf = (recorded: RecordedEvent): string => {
+export const actorOf = (recorded: { metadata?: JSONObject | undefined }): string => {
   const actor = recorded.metadata?.['actor'];
   return typeof actor === 'string' ? actor : 'system';
 };

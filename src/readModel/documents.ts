@@ -1,4 +1,4 @@
-import type { AccessScope } from '../src/domain/rules/scope';
+import type { AccessScope } from '../domain/rules/scope';
 
 /**
  * The read model's documents and indexes, the same on MongoDB and in process. Every document
@@ -73,7 +73,7 @@ export interface CheckpointDocument {
   prepare: string;
 }
 
-export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [field: string]: 1 | -1 }; unique?: boolean }> = [
+export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [field: string]: 1 | -1 } }> = [
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, createdAt: -1 } },
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, lastUsedAt: -1 } },
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, nameSort: 1 } },

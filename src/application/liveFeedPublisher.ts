@@ -1,11 +1,13 @@
 import type { StatusReason } from '../domain/apiKey/events';
 import { isApiKeyEvent } from '../domain/apiKey/events';
-import type { ProjectedEvent } from '../../projections/projectedEvent';
-import type { Position } from './ports/eventStore';
-import type { ApiKeyEventView } from './views';
-import { eventView } from './views';
+import type { ProjectedEvent } from '../readModel/projectedEvent';
+import type { Position } from '../ports/eventStore';
+import type { ApiKeyEventView } from '../readModel/eventView';
+import { eventView } from '../readModel/eventView';
 
-export type KeyState = 'ENABLED' | 'DISABLED' | 'DELETED';
+/** A key's status as the status feed reports it. */
+export const KEY_STATES = ['ENABLED', 'DISABLED', 'DELETED'] as const;
+export type KeyState = (typeof KEY_STATES)[number];
 
 export interface KeyStatusChangeView {
   keyId: string;

@@ -1,13 +1,14 @@
-import type { Filter, Sort } from '../src/application/ports/collection';
-import { badInput } from '../src/domain/errors';
-import type { ApiKeyDocument } from './readModel';
+import type { Filter, Sort } from '../ports/collection';
+import { badInput } from '../domain/errors';
+import type { ApiKeyDocument } from './documents';
 
 /**
  * The filter, sort and keyset-cursor documents of the key list. The same documents run on
  * MongoDB and in process. Cursors are opaque to clients: base64url JSON of the order, the sort
  * value and the id of the last key of a page.
  */
-export type ApiKeyOrder = 'CREATED_AT_DESC' | 'CREATED_AT_ASC' | 'LAST_USED_DESC' | 'NAME_ASC';
+export const API_KEY_ORDERS = ['CREATED_AT_DESC', 'CREATED_AT_ASC', 'LAST_USED_DESC', 'NAME_ASC'] as const;
+export type ApiKeyOrder = (typeof API_KEY_ORDERS)[number];
 
 export interface ApiKeyListFilter {
   status?: 'ENABLED' | 'DISABLED' | null;

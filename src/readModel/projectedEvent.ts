@@ -1,4 +1,4 @@
-import type { JSONObject, Position } from '../src/application/ports/eventStore';
+import type { JSONObject, Position, RecordedEvent } from '../ports/eventStore';
 
 /** An event as the projections see it: what was recorded, where, and in which order. */
 export interface ProjectedEvent {
@@ -11,3 +11,13 @@ export interface ProjectedEvent {
   readonly revision: number;
   readonly position: Position;
 }
+
+export const toProjectedEvent = (event: RecordedEvent): ProjectedEvent => ({
+  id: event.id,
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata,
+  streamId: event.streamId,
+  revision: Number(event.revision),
+  position: event.position,
+});

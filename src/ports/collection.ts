@@ -28,15 +28,13 @@ export interface UpdateResult {
 
 export type AnyBulkWriteOperation =
   | { updateOne: { filter: Filter; update: UpdateFilter; upsert?: boolean } }
-  | { updateMany: { filter: Filter; update: UpdateFilter } }
-  | { replaceOne: { filter: Filter; replacement: Document; upsert?: boolean } }
-  | { deleteOne: { filter: Filter } }
-  | { deleteMany: { filter: Filter } };
+  | { updateMany: { filter: Filter; update: UpdateFilter } };
 
 export interface BulkWriteResult {
   matchedCount: number;
   modifiedCount: number;
   upsertedCount: number;
+  /** Always 0 here (the operations above delete nothing); the driver reports it. */
   deletedCount: number;
 }
 
@@ -51,8 +49,6 @@ export interface Collection<T extends Document = Document> {
   find(filter: Filter, options?: FindOptions): FindCursor<T>;
   countDocuments(filter?: Filter): Promise<number>;
   updateOne(filter: Filter, update: UpdateFilter, options?: { upsert?: boolean }): Promise<UpdateResult>;
-  deleteOne(filter: Filter): Promise<{ deletedCount: number }>;
-  deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
   bulkWrite(operations: AnyBulkWriteOperation[], options?: { ordered?: boolean }): Promise<BulkWriteResult>;
   createIndex(keys: { [field: string]: 1 | -1 }, options?: IndexOptions): Promise<string>;
 }

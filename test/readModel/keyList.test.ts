@@ -1,9 +1,9 @@
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
-import type { ApiKeyOrder } from '../../projections/apiKeyListQuery';
-import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../projections/apiKeyListQuery';
-import type { ApiKeyDocument } from '../../projections/readModel';
-import { COLLECTIONS } from '../../projections/readModel';
-import { ensureIndexes } from '../../projections/runner';
+import type { ApiKeyOrder } from '../../src/readModel/keyList';
+import { afterCursorFilter, encodeCursor, listFilter, listSort } from '../../src/readModel/keyList';
+import type { ApiKeyDocument } from '../../src/readModel/documents';
+import { COLLECTIONS } from '../../src/readModel/documents';
+import { ensureIndexes } from '../../projections/registry';
 import { DomainError } from '../../src/domain/errors';
 
 const accountId = 'acct-1';

@@ -1,0 +1,36 @@
+import type { AnyBulkWriteOperation, Database } from '../src/ports/collection';
+import type { CheckpointDocument } from '../src/readModel/documents';
+import { COLLECTIONS, READ_MODEL_INDEXES } from '../src/readModel/documents';
+import type { ProjectedEvent } from '../src/readModel/projectedEvent';
+import { projectAccounts } from './accounts.projection';
+import { projectKeyIndex } from './apiKeyIndex.projection';
+import { projectApiKeyList } from './apiKeyList.projection';
+
+/** Each projection: a pure function from an event to the writes on its collection. */
+export const PROJECTIONS: ReadonlyArray<{ collection: string; project: (event: ProjectedEvent) => AnyBulkWriteOperation[] }> = [
+  { collection: COLLECTIONS.apiKeys, project: projectApiKeyList },
+  { collection: COLLECTIONS.keyIndex, project: projectKeyIndex },
+  { collection: COLLECTIONS.accounts, project: projectAccounts },
+];
+
+export const CHECKPOINT_ID = 'keyhub-read-model';
+
+/** Applies a batch of events to the read model: one ordered bulkWrite per collection, then the checkpoint. */
+export async function applyBatch(database: Database, events: readonly ProjectedEvent[]): Promise<void> {
+  for (const { collection, project } of PROJECTIONS) {
+    const operations = events.flatMap(project);
+    if (operations.length > 0) await database.collection(collection).bulkWrite(operations, { ordered: true });
+  }
+  const last = events[events.length - 1];
+  if (last) {
+    await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).updateOne(
+      { _id: CHECKPOINT_ID },
+      { $set: { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() } },
+      { upsert: true },
+    );
+  }
+}
+
+export async function ensureIndexes(database: Database): Promise<void> {
+  for (const { collection, keys } of READ_MODEL_INDEXES) await database.collection(collection).createIndex(keys);
+}

@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { EventStoreDbStore } from './adapters/eventstoredb/eventStoreDbStore';
+import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
+import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
+import { lockDataDir } from './adapters/sqlite/dataDirLock';
+import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
+import type { Config } from './config';
+import type { Database } from './ports/collection';
+import type { EventStore } from './ports/eventStore';
+
+export interface Engines {
+  store: EventStore;
+  readModel: Database;
+  /** For the startup line: which engines are in use. */
+  names: { eventStore: string; readModel: string };
+  /** True when an engine is a server that may be down: listen first, then connect with backoff. */
+  external: boolean;
+  /** One round trip to each engine server, each within its own deadline; throws the port's "unavailable" error. */
+  probe(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A server that accepts the connection but never answers must not hang start-up (the ESDB client sets no deadline on reads). */
+const ENGINE_PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * The engines by configuration alone: EVENTSTORE_URL selects EventStoreDB for the log, MONGODB_URL
+ * MongoDB for the read model; each can be chosen alone. Without them: the embedded default, a
+ * durable SQLite log under DATA_DIR and the in-process read model.
+ */
+export async function openEngines(config: Config, use: { serving: boolean } = { serving: false }): Promise<Engines> {
+  // The process that serves from the embedded log must be its only server (see dataDirLock.ts); tools only read.
+  const lock = !config.EVENTSTORE_URL && use.serving ? lockDataDir(config.DATA_DIR) : null;
+  const eventStoreDb = config.EVENTSTORE_URL ? EventStoreDbStore.connect(config.EVENTSTORE_URL) : null;
+  const mongo = config.MONGODB_URL ? MongoReadModel.connect(config.MONGODB_URL, config.MONGODB_DB) : null;
+  const file = join(config.DATA_DIR, 'events.sqlite');
+  let sqlite: SqliteEventStore | null = null;
+  try {
+    sqlite = eventStoreDb ? null : new SqliteEventStore(file);
+    if (use.serving) sqlite?.checkIntegrity(); // a damaged log stops start-up (StartupError), never a retry loop
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  const store = eventStoreDb ?? (sqlite as SqliteEventStore);
+  return {
+    store,
+    readModel: mongo ?? new InProcessDatabase(),
+    names: {
+      eventStore: eventStoreDb?.description ?? `embedded SQLite log (${file})`,
+      readModel: mongo?.description ?? 'in-process (rebuilt from the log at start)',
+    },
+    external: eventStoreDb !== null || mongo !== null,
+    probe: async () => {
+      await eventStoreDb?.probe(ENGINE_PROBE_TIMEOUT_MS);
+      await mongo?.probe();
+    },
+    close: async () => {
+      // A call hung on a server that stopped answering can keep the client's dispose waiting: bound it.
+      const bounded = (closing: Promise<void> | undefined) => Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+      await Promise.all([bounded(store.dispose()), bounded(mongo?.close())]);
+      lock?.release();
+    },
+  };
+}
