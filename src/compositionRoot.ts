@@ -107,7 +107,7 @@ export async function startKeyhub(
   open: (config: Config) => Promise<Engines> = openEngines,
 ): Promise<Keyhub> {
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
-  const jwt = new JwtAuthenticator(jwtSecret);
+  const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
   const { store, readModel } = engines;
 

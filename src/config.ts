@@ -8,6 +8,9 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 wants 256 bits)').optional(),
+  // When set, a token's iss (issuer) and aud (audience) claims must name these.
+  JWT_ISSUER: z.string().max(512, 'JWT_ISSUER must be at most 512 characters').optional(),
+  JWT_AUDIENCE: z.string().max(512, 'JWT_AUDIENCE must be at most 512 characters').optional(),
   DEFAULT_REGION: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'DEFAULT_REGION must look like us-east-1').max(32).default('default'),
   KEY_LIMIT_DEFAULT: z.coerce.number().int().min(0).max(10_000).default(50),
   USAGE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
