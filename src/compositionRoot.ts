@@ -19,6 +19,7 @@ import { createKeyhubPubSub, pubSubLiveSource, pubSubSink } from './graphql/pubs
 import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
+import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
 import type { Logger } from './logger';
 import type { KeyIndexDocument } from '../projections/readModel';
@@ -152,6 +153,7 @@ export async function startKeyhub(
         verifier: services.verifier,
         isReady: () => ready && runner.healthy,
         gatewayToken: config.FORWARD_AUTH_TOKEN,
+        clientAddress: clientAddressOf(config.TRUST_PROXY),
         onError: (error) => logger.error({ err: error }, 'unexpected error answering forward auth'),
       }),
   });

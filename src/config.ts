@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trustProxyProblem } from './http/clientAddress';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -20,8 +21,14 @@ const schema = z.object({
   MONGODB_DB: z.string().min(1).default('keyhub'),
   // Leak reports (unauthenticated) allowed per client address per minute.
   LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
-  // Express's "trust proxy" (e.g. `loopback`, `10.0.0.0/8`, a hop count): which X-Forwarded-For to believe for the client address. Unset: the socket's peer.
-  TRUST_PROXY: z.string().optional(),
+  // Express's "trust proxy" (e.g. `loopback`, `10.0.0.0/8`, a hop count): which X-Forwarded-For to believe for the client address, on /graphql and /auth. Unset: the socket's peer.
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      const problem = value === undefined ? null : trustProxyProblem(value);
+      if (problem) context.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a hop count, or addresses, CIDR ranges and loopback/linklocal/uniquelocal, comma-separated (${problem})` });
+    }),
   // graphql-ws: ping interval, and the time a pong may take before the connection is dropped.
   WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
@@ -29,6 +36,8 @@ const schema = z.object({
   WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** When set, GET /auth (forward auth) requires it in X-Gateway-Token. */
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
+  /** `true`: /auth answers without FORWARD_AUTH_TOKEN in production too (the network alone guards it). */
+  FORWARD_AUTH_OPEN: z.enum(['true', 'false'], 'FORWARD_AUTH_OPEN must be true or false').default('false').transform((value) => value === 'true'),
 });
 
 export type Config = z.infer<typeof schema> & { production: boolean };
@@ -44,8 +53,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const production = parsed.data.NODE_ENV === 'production';
-  if (production && !parsed.data.JWT_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  const missing: string[] = [];
+  if (production && !parsed.data.JWT_SECRET) missing.push('  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  if (production && !parsed.data.FORWARD_AUTH_TOKEN && !parsed.data.FORWARD_AUTH_OPEN) {
+    missing.push(
+      '  FORWARD_AUTH_TOKEN: required when NODE_ENV=production (at least 16 characters; gateways send it in X-Gateway-Token), so that /auth does not answer whoever reaches it; or set FORWARD_AUTH_OPEN=true to leave /auth to the network on purpose',
+    );
   }
+  if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
   return { ...parsed.data, production };
 }
