@@ -7,6 +7,7 @@ import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
 import { KeyVerifier, VerificationCache } from './application/keyVerifier';
+import { LeakReportIntake } from './application/leakReportIntake';
 import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeed';
 import { LiveFeeds } from './application/liveFeeds';
@@ -136,7 +137,7 @@ export async function startKeyhub(
     }),
     verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage, Date.now, verificationCache),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS),
-    leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
+    leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
 
   let ready = false;

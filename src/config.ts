@@ -19,8 +19,10 @@ const schema = z.object({
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),
   MONGODB_DB: z.string().min(1).default('keyhub'),
-  // Leak reports (unauthenticated) allowed per client address per minute.
+  // Leak reports (unauthenticated) allowed per client address (IPv6: per /64) per minute.
   LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
+  // Leak reports from all addresses together per minute: bounds clients that can present many addresses.
+  LEAK_REPORTS_PER_MINUTE_TOTAL: z.coerce.number().int().min(1).max(1_000_000).default(600),
   // Express's "trust proxy" (e.g. `loopback`, `10.0.0.0/8`, a hop count): which X-Forwarded-For to believe for the client address, on /graphql and /auth. Unset: the socket's peer.
   TRUST_PROXY: z
     .string()

@@ -3,7 +3,7 @@ import type { ApiKeyQueries } from '../application/apiKeyQueries';
 import type { Caller, Principal } from '../application/caller';
 import { hasRole } from '../application/caller';
 import type { KeyVerifier } from '../application/keyVerifier';
-import type { LeakReportLimiter } from '../application/leakReportLimiter';
+import type { LeakReportIntake } from '../application/leakReportIntake';
 import type { LiveFeeds } from '../application/liveFeeds';
 import { DomainError } from '../domain/errors';
 
@@ -12,7 +12,7 @@ export interface Services {
   queries: ApiKeyQueries;
   verifier: KeyVerifier;
   liveFeeds: LiveFeeds;
-  leakReports: LeakReportLimiter;
+  leakReports: LeakReportIntake;
 }
 
 /** A graphql-ws connection, for the feeds to end it when its client falls too far behind. */

@@ -77,7 +77,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
       context: (ctx): GraphQLContext =>
         createContext(ctx.extra.caller ?? null, services, {
-          clientAddress: ctx.extra.request.socket.remoteAddress ?? null,
+          clientAddress: clientAddress(ctx.extra.request), // as over HTTP: through TRUST_PROXY's proxies
           requestId: ctx.extra.caller?.requestId ?? randomUUID(),
           connection: { cutOffSlowConsumer: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON) },
         }),
