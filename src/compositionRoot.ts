@@ -15,6 +15,7 @@ import type { Database } from './application/ports/collection';
 import type { EventStore } from './application/ports/eventStore';
 import { UsageRecorder } from './application/usageRecorder';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
+import { auditKeyring } from './domain/audit/hashChain';
 import type { Config } from './config';
 import { createKeyhubPubSub, pubSubLiveSource, pubSubSink } from './graphql/pubsub';
 import { buildKeyhubSchema } from './graphql/schema';
@@ -121,7 +122,8 @@ export async function startKeyhub(
   runner.onApplied((events) => verificationCache.applied(events));
 
   const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
-  const queries = new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT);
+  const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
+  const queries = new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring);
   const services = {
     queries,
     commands: new ApiKeyCommands({
@@ -134,6 +136,7 @@ export async function startKeyhub(
       randomBytes,
       defaultRegion: config.DEFAULT_REGION,
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
+      auditKey: keyring.current,
     }),
     verifier: new KeyVerifier(readModel.collection<KeyIndexDocument>(COLLECTIONS.keyIndex), usage, Date.now, verificationCache),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS),

@@ -36,6 +36,15 @@ const schema = z.object({
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
   // Live events buffered for one subscription while its client is not reading; past this it is disconnected (and can resume with its cursor).
   WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  // Keys the history's hash chain (HMAC-SHA256); keep it outside DATA_DIR and the event store. Retired keys: comma-separated, still verify older links.
+  AUDIT_HMAC_KEY: z.string().min(32, 'AUDIT_HMAC_KEY must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  AUDIT_HMAC_RETIRED_KEYS: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((key) => key.trim()).filter((key) => key !== ''))
+    .refine((keys) => keys.every((key) => key.length >= 32), 'AUDIT_HMAC_RETIRED_KEYS: every key must be at least 32 characters'),
+  // true: an unkeyed chain link anywhere is a break (for deployments whose histories were all written with a key).
+  AUDIT_HMAC_REQUIRED: z.enum(['true', 'false'], 'AUDIT_HMAC_REQUIRED must be true or false').default('false').transform((value) => value === 'true'),
   /** When set, GET /auth (forward auth) requires it in X-Gateway-Token. */
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
   /** `true`: /auth answers without FORWARD_AUTH_TOKEN in production too (the network alone guards it). */
@@ -61,6 +70,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     missing.push(
       '  FORWARD_AUTH_TOKEN: required when NODE_ENV=production (at least 16 characters; gateways send it in X-Gateway-Token), so that /auth does not answer whoever reaches it; or set FORWARD_AUTH_OPEN=true to leave /auth to the network on purpose',
     );
+  }
+  if (parsed.data.AUDIT_HMAC_REQUIRED && parsed.data.AUDIT_HMAC_KEY === undefined) missing.push('  AUDIT_HMAC_KEY: required when AUDIT_HMAC_REQUIRED=true');
+  if (parsed.data.AUDIT_HMAC_KEY !== undefined && parsed.data.AUDIT_HMAC_KEY === parsed.data.JWT_SECRET) {
+    missing.push('  AUDIT_HMAC_KEY: must differ from JWT_SECRET (whoever holds one must not hold the other)');
   }
   if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
   return { ...parsed.data, production };

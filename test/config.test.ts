@@ -35,4 +35,18 @@ describe('Configuration', () => {
     const unset = loadConfig({});
     expect([unset.JWT_ISSUER, unset.JWT_AUDIENCE]).toEqual([undefined, undefined]);
   });
+
+  it('takes an audit key of at least 32 characters, different from JWT_SECRET, and requires one when keyed links are required', () => {
+    const key = 'an-audit-key-of-at-least-32-characters-0001';
+    expect(loadConfig({ AUDIT_HMAC_KEY: key, AUDIT_HMAC_RETIRED_KEYS: ` ${SECRET}x, another-retired-key-of-32-characters-00 ` })).toMatchObject({
+      AUDIT_HMAC_KEY: key,
+      AUDIT_HMAC_RETIRED_KEYS: [`${SECRET}x`, 'another-retired-key-of-32-characters-00'],
+      AUDIT_HMAC_REQUIRED: false,
+    });
+    expect(messageOf({ AUDIT_HMAC_KEY: 'short' })).toMatch(/AUDIT_HMAC_KEY must be at least 32 characters/);
+    expect(messageOf({ AUDIT_HMAC_RETIRED_KEYS: 'short' })).toMatch(/every key must be at least 32 characters/);
+    expect(messageOf({ AUDIT_HMAC_KEY: SECRET, JWT_SECRET: SECRET })).toMatch(/AUDIT_HMAC_KEY: must differ from JWT_SECRET/);
+    expect(messageOf({ AUDIT_HMAC_REQUIRED: 'true' })).toMatch(/AUDIT_HMAC_KEY: required when AUDIT_HMAC_REQUIRED=true/);
+    expect(loadConfig({}).AUDIT_HMAC_RETIRED_KEYS).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import type { AccountCommand, AccountEvent, AccountState } from '../domain/account/account';
 import { decideAccount, evolveAccount, initialAccountState } from '../domain/account/account';
 import type { ApiKeyCommand, CreateApiKey } from '../domain/apiKey/commands';
+import type { AuditKey } from '../domain/audit/hashChain';
 import { decide } from '../domain/apiKey/decide';
 import type { ApiKeyEvent, KeyStatus } from '../domain/apiKey/events';
 import type { ApiKeyState } from '../domain/apiKey/state';
@@ -44,6 +45,8 @@ export interface CommandDependencies {
   randomBytes: (size: number) => Buffer;
   defaultRegion: string;
   defaultKeyLimit: number;
+  /** The key new events' chain links are made with (AUDIT_HMAC_KEY); none: unkeyed links. */
+  auditKey?: AuditKey | null;
 }
 
 export interface CreateApiKeyInput {
@@ -93,7 +96,7 @@ export class ApiKeyCommands {
     const keyStream = apiKeyStream(command.data.keyId);
     let position: Position | undefined;
     try {
-      position = (await deps.store.appendToStream(keyStream, toChainedEventData(events, this.metadata(caller), null), { expectedRevision: NO_STREAM })).position;
+      position = (await deps.store.appendToStream(keyStream, toChainedEventData(events, this.metadata(caller), null, this.deps.auditKey ?? null), { expectedRevision: NO_STREAM })).position;
     } catch (error) {
       await this.releaseSlot(caller, command.data.keyId).catch(() => undefined); // the sweep reclaims it otherwise
       throw error;
@@ -165,6 +168,7 @@ export class ApiKeyCommands {
     const now = toInstant(this.deps.clock());
     const result = await handleCommand(this.deps.store, accountStream(accountId), accountDecider, { type: 'SetAccountKeyLimit', data: { accountId, limit, now } }, {
       metadata: this.metadata(caller),
+      auditKey: this.deps.auditKey ?? null,
       retriesOnConflict: ACCOUNT_RETRIES,
     });
     await this.settle(result.position);
@@ -182,6 +186,7 @@ export class ApiKeyCommands {
   private run(caller: Caller, command: ApiKeyCommand) {
     return handleCommand(this.deps.store, apiKeyStream(command.data.keyId), apiKeyDecider, command, {
       metadata: this.metadata(caller),
+      auditKey: this.deps.auditKey ?? null,
       // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
       retriesOnConflict: command.data.expectedVersion == null ? KEY_RETRIES : 0,
     });
@@ -194,7 +199,7 @@ export class ApiKeyCommands {
         accountStream(caller.accountId),
         accountDecider,
         { type: 'ReserveKeySlot', data: { accountId: caller.accountId, keyId, now, defaultLimit: this.deps.defaultKeyLimit } },
-        { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES },
+        { metadata: this.metadata(caller), auditKey: this.deps.auditKey ?? null, retriesOnConflict: ACCOUNT_RETRIES },
       );
     try {
       await reserve();
@@ -209,6 +214,7 @@ export class ApiKeyCommands {
     const now = toInstant(this.deps.clock());
     const result = await handleCommand(this.deps.store, accountStream(caller.accountId), accountDecider, { type: 'ReleaseKeySlot', data: { accountId: caller.accountId, keyId, now } }, {
       metadata: this.metadata(caller),
+      auditKey: this.deps.auditKey ?? null,
       retriesOnConflict: ACCOUNT_RETRIES,
     });
     return result.position;

@@ -1,3 +1,4 @@
+import type { AuditKey } from '../domain/audit/hashChain';
 import { DomainError } from '../domain/errors';
 import type { AppendResult, EventStore, Position } from './ports/eventStore';
 import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
@@ -20,6 +21,8 @@ export interface HandledCommand<State, Event> {
 
 export interface HandleOptions {
   metadata: EventMetadata;
+  /** The key the new events' chain links are made with; none: unkeyed links. */
+  auditKey?: AuditKey | null;
   /**
    * How often to re-read and re-decide when another writer appended in between. Zero when the
    * caller named an expectedVersion: then a concurrent change is the caller's CONFLICT.
@@ -72,7 +75,7 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
     try {
       appended = await store.appendToStream(
         streamName,
-        toChainedEventData(events, options.metadata, lastLink),
+        toChainedEventData(events, options.metadata, lastLink, options.auditKey ?? null),
         { expectedRevision: revision ?? NO_STREAM },
       );
     } catch (error) {
