@@ -1,10 +1,9 @@
 import pino from 'pino';
-import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import type { Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
 import { errorOf, gql, wsClient } from '../support/graphqlClient';
-import { inProcessConfig as config } from '../adapters/serviceHarness';
+import { inProcessConfig as config, inProcessEngines } from '../adapters/serviceHarness';
 import { API_KEY_EVENTS, CREATE, GET, LIST, QUOTA, SET_LIMIT, VERIFY } from '../support/operations';
 
 /**
@@ -20,14 +19,7 @@ describe('A gateway token without an account claim', () => {
   let keyId: string;
 
   beforeAll(async () => {
-    keyhub = await startKeyhub(config, pino({ level: 'silent' }), async () => ({
-      store,
-      readModel: new InProcessDatabase(),
-      names: { eventStore: 'memory', readModel: 'in-process' },
-      external: false,
-      probe: async () => undefined,
-      close: () => store.dispose(),
-    }));
+    keyhub = await startKeyhub(config, pino({ level: 'silent' }), inProcessEngines(store));
     owner = await keyhub.jwt.sign({ sub: 'alice', account: '租户-42', roles: [] });
     gateway = await keyhub.jwt.sign({ sub: 'edge-gateway', roles: ['gateway'] });
     const created = (await gql(keyhub.url, owner, CREATE, { input: { name: 'gateway key', acceptTerms: true } })).data.createApiKey;

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import type { EventStore } from '../../src/application/ports/eventStore';
 import type { Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
 import { loadConfig } from '../../src/config';
 import { TEST_JWT_SECRET } from '../support/keyhubProcess';
+import { inProcessEngines } from '../adapters/serviceHarness';
 import { errorOf, gql } from '../support/graphqlClient';
 import { REPORT_LEAK, VERIFY_WITH_DEADLINE } from '../support/keyCareOperations';
 import { CREATE } from '../support/operations';
@@ -36,14 +36,7 @@ describe('Leak reports behind TRUST_PROXY=true (every hop believed)', () => {
   beforeAll(async () => {
     const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: '/nonexistent-never-written', LOG_LEVEL: 'info', TRUST_PROXY: 'true', LEAK_REPORTS_PER_MINUTE: '2', LEAK_REPORTS_PER_MINUTE_TOTAL: '5' });
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
-    keyhub = await startKeyhub(config, logger, async () => ({
-      store,
-      readModel: new InProcessDatabase(),
-      names: { eventStore: 'memory', readModel: 'in-process' },
-      external: false,
-      probe: async () => undefined,
-      close: () => inner.dispose(),
-    }));
+    keyhub = await startKeyhub(config, logger, inProcessEngines(store, inner));
     owner = await keyhub.jwt.sign({ sub: 'alice', account: 'acct-leaks', roles: [] });
     gateway = await keyhub.jwt.sign({ sub: 'gw', roles: ['gateway'] });
   });
