@@ -65,7 +65,7 @@ function startProcess(args: string[], env: Record<string, string>, listening: Re
 export const startService = (dataDir: string, env: Record<string, string> = {}, nodeFlags: string[] = [], timeoutMs = 300_000): Promise<Started> =>
   startProcess(
     [...nodeFlags, join(DIST, 'src', 'main.js')],
-    { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
+    { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info', NODE_ENV: 'production', FORWARD_AUTH_OPEN: 'true', TRUST_PROXY: 'loopback', ...env },
     /keyhub listening on http:\/\/127\.0\.0\.1:(\d+)\/graphql/,
     timeoutMs,
   );

@@ -4,18 +4,20 @@ import { lastLogPosition } from '../src/application/auditTrail';
 import type { EventStore, Position } from '../src/ports/eventStore';
 import type { Engines } from '../src/engines';
 import { openEngines } from '../src/engines';
+import type { Config } from '../src/config';
 import { ConfigError, loadConfig } from '../src/config';
 
 /** What the audit commands share: options, the engines the configuration selects, a progress bar over the log, and clear failures. */
-export type AuditOptions = Record<string, { type: 'string'; default?: string }>;
+export type AuditOptions = Record<string, { type: 'string'; default?: string } | { type: 'boolean' }>;
+type OptionValues<O extends AuditOptions> = { [K in keyof O]: O[K]['type'] extends 'boolean' ? boolean | undefined : string | undefined };
 
 export class UsageError extends Error {}
 
-export function parseOptions<O extends AuditOptions>(options: O, usage: string): { [K in keyof O]: string | undefined } {
+export function parseOptions<O extends AuditOptions>(options: O, usage: string): OptionValues<O> {
   try {
-    const values = parseArgs({ options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+    const values = parseArgs({ options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
     if (!values['account']) throw new UsageError('--account is required');
-    return values as { [K in keyof O]: string | undefined };
+    return values as OptionValues<O>;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\nusage: ${usage}`);
   }
@@ -39,12 +41,13 @@ export async function logProgress(store: EventStore, label: string) {
 }
 
 /** Runs an audit command on the engines the environment selects (embedded SQLite, or EventStoreDB with EVENTSTORE_URL). */
-export function runAudit(name: string, command: (engines: Engines) => Promise<number>): void {
+export function runAudit(name: string, command: (engines: Engines, config: Config) => Promise<number>): void {
   const run = async () => {
-    const engines = await openEngines(loadConfig());
+    const config = loadConfig();
+    const engines = await openEngines(config);
     try {
       await engines.probe();
-      return await command(engines);
+      return await command(engines, config);
     } finally {
       await engines.close();
     }

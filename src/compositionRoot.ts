@@ -3,6 +3,7 @@ import { ApiKeyCommands } from './application/apiKeyCommands';
 import { ApiKeyQueries } from './application/apiKeyQueries';
 import { commandHandler } from './application/commandHandler';
 import { KeyVerifier } from './application/keyVerifier';
+import { LeakReportIntake } from './application/leakReportIntake';
 import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeedPublisher';
 import { LiveFeeds } from './application/liveFeedSubscriptions';
@@ -10,6 +11,7 @@ import { readYourWrites } from './application/readYourWrites';
 import { UsageRecorder } from './application/usageRecorder';
 import { VerificationCache } from './application/verificationCache';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
+import { auditKeyring } from './domain/audit/hashChain';
 import type { Config } from './config';
 import type { Engines } from './engines';
 import { openEngines } from './engines';
@@ -19,6 +21,7 @@ import { createKeyhubPubSub, pubSubLiveSource, pubSubSink } from './graphql/pubs
 import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
+import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
 import type { Logger } from './logger';
 import { keyIndexIn, keyLastUseIn } from './readModel/keyLookups';
@@ -74,10 +77,11 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
 
   const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
   const keyIndex = keyIndexIn(readModel);
+  const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
   const services: Services = {
-    queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT),
+    queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
     commands: new ApiKeyCommands({
-      settled: readYourWrites(commandHandler(store), runner),
+      settled: readYourWrites(commandHandler(store, keyring.current), runner),
       keyIndex,
       keyLastUse: keyLastUseIn(readModel),
       ...environment,
@@ -86,10 +90,11 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     }),
     verifier: new KeyVerifier(keyIndex, usage, Date.now, verificationCache),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
-    leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
+    leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
   return { runner, pubSub, usage, services };
 }
+
 
 export interface Keyhub {
   http: HttpApp;
@@ -107,7 +112,7 @@ export async function startKeyhub(
   open: (config: Config) => Promise<Engines> = (config) => openEngines(config, { serving: true }),
 ): Promise<Keyhub> {
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
-  const jwt = new JwtAuthenticator(jwtSecret);
+  const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
   const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
@@ -126,6 +131,7 @@ export async function startKeyhub(
         verifier: services.verifier,
         isReady: () => ready && runner.healthy,
         gatewayToken: config.FORWARD_AUTH_TOKEN,
+        clientAddress: clientAddressOf(config.TRUST_PROXY),
         onError: (error) => logger.error({ err: error }, 'unexpected error answering forward auth'),
       }),
   });

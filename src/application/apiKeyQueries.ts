@@ -1,4 +1,6 @@
 import type { ApiKeyEvent } from '../domain/apiKey/events';
+import type { AuditKeyring } from '../domain/audit/hashChain';
+import { UNKEYED } from '../domain/audit/hashChain';
 import { isApiKeyEvent } from '../domain/apiKey/events';
 import type { ApiKeyState } from '../domain/apiKey/state';
 import { evolve, initialState } from '../domain/apiKey/state';
@@ -36,6 +38,8 @@ export class ApiKeyQueries {
     private readonly readModel: Database,
     private readonly store: EventStore,
     private readonly defaultKeyLimit: number,
+    /** The audit keys keyed chain links are checked with (AUDIT_HMAC_KEY and retired ones). */
+    private readonly auditKeyring: AuditKeyring = UNKEYED,
   ) {
     this.lastUse = keyLastUseIn(readModel);
   }
@@ -106,7 +110,7 @@ export class ApiKeyQueries {
   async verifyHistory(caller: Caller, id: string): Promise<HistoryVerificationView> {
     const recorded = await this.readKeyStream(id);
     if (recorded[0]?.data['accountId'] !== caller.accountId) throw notFound();
-    return verifyKeyHistory(id, recorded);
+    return verifyKeyHistory(id, recorded, this.auditKeyring);
   }
 
   private readKeyStream(id: string): Promise<RecordedEvent[]> {

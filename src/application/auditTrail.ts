@@ -1,5 +1,5 @@
-import type { ChainProblem } from '../domain/audit/hashChain';
-import { verifyChain } from '../domain/audit/hashChain';
+import type { AuditKeyring, ChainProblem } from '../domain/audit/hashChain';
+import { UNKEYED, verifyChain } from '../domain/audit/hashChain';
 import { isApiKeyEvent } from '../domain/apiKey/events';
 import type { EventStore, Position, RecordedEvent } from '../ports/eventStore';
 import { BACKWARDS, END, StreamNotFoundError } from '../ports/eventStore';
@@ -26,17 +26,23 @@ export interface HistoryVerificationView {
   firstBrokenVersion: number | null;
   firstBrokenEventId: string | null;
   problem: ChainProblem | null;
+  /** Events (up to the first break) whose link is unkeyed: a store writer could have rewritten those, with every later unkeyed link. */
+  unkeyedEventCount: number;
 }
 
-/** Recomputes a key's hash chain from its stored events. */
-export function verifyKeyHistory(keyId: string, events: readonly RecordedEvent[]): HistoryVerificationView {
+/** Recomputes a key's hash chain from its stored events, with the audit keys for keyed links. */
+export function verifyKeyHistory(keyId: string, events: readonly RecordedEvent[], keyring: AuditKeyring = UNKEYED): HistoryVerificationView {
   const actorOf = (event: RecordedEvent) => (typeof event.metadata?.['actor'] === 'string' ? event.metadata['actor'] : undefined);
-  const result = verifyChain(events.map((event) => ({ id: event.id, type: event.type, data: event.data, actor: actorOf(event), link: chainLinkOf(event) })));
+  const result = verifyChain(
+    events.map((event) => ({ id: event.id, type: event.type, data: event.data, actor: actorOf(event), link: chainLinkOf(event) })),
+    keyring,
+  );
   return {
     keyId,
     intact: result.intact,
     eventCount: result.eventCount,
     headLink: result.headLink,
+    unkeyedEventCount: result.unkeyedEventCount,
     firstBrokenVersion: result.intact ? null : result.firstBrokenIndex + 1,
     firstBrokenEventId: result.intact ? null : result.firstBrokenEventId,
     problem: result.intact ? null : result.problem,

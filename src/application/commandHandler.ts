@@ -1,4 +1,5 @@
 import type { Decider } from '../domain/decider';
+import type { AuditKey } from '../domain/audit/hashChain';
 import { DomainError } from '../domain/errors';
 import type { DomainEventShape, EventMetadata } from '../eventLog/streams';
 import { chainLinkOf, toChainedEventData, toDomainEvent } from '../eventLog/streams';
@@ -48,8 +49,9 @@ export interface CommandHandler {
   aggregate<State, Event extends DomainEventShape>(streamName: string, decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>): Promise<AggregatedStream<State>>;
 }
 
-export const commandHandler = (store: EventStore): CommandHandler => ({
-  handle: (streamName, decider, command, options) => handleCommand(store, streamName, decider, command, options),
+/** `auditKey`: the key every new event's chain link is made with (AUDIT_HMAC_KEY); none: unkeyed links. */
+export const commandHandler = (store: EventStore, auditKey: AuditKey | null = null): CommandHandler => ({
+  handle: (streamName, decider, command, options) => handleCommand(store, streamName, decider, command, options, auditKey),
   aggregate: (streamName, decider) => aggregateStream(store, streamName, decider),
 });
 
@@ -80,6 +82,7 @@ async function handleCommand<State, Command, Event extends DomainEventShape>(
   decider: Decider<State, Command, Event>,
   command: Command,
   options: HandleOptions,
+  auditKey: AuditKey | null,
 ): Promise<HandledCommand<State, Event>> {
   for (let attempt = 0; ; attempt += 1) {
     const { state, revision, lastLink } = await aggregateStream(store, streamName, decider);
@@ -87,7 +90,9 @@ async function handleCommand<State, Command, Event extends DomainEventShape>(
     if (events.length === 0) return { events, state, position: null };
     let appended: AppendResult;
     try {
-      appended = await store.appendToStream(streamName, toChainedEventData(events, options.metadata, lastLink), { expectedRevision: revision ?? NO_STREAM });
+      appended = await store.appendToStream(streamName, toChainedEventData(events, options.metadata, lastLink, auditKey), {
+        expectedRevision: revision ?? NO_STREAM,
+      });
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (attempt >= options.retriesOnConflict) {

@@ -2,7 +2,16 @@
  * The product's error taxonomy. Domain code throws these; exactly one boundary
  * (src/graphql/errors.ts) maps them to GraphQL `extensions.code`.
  */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
+export type DomainErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'QUOTA_EXCEEDED'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'RATE_LIMITED'
+  // Retryable: the request was valid and nothing was changed, but it could not be served now.
+  | 'SERVICE_UNAVAILABLE';
 
 export class DomainError extends Error {
   constructor(

@@ -1,3 +1,4 @@
+import type { AuditKey } from '../domain/audit/hashChain';
 import { chainLinks } from '../domain/audit/hashChain';
 import type { EventData, JSONObject, RecordedEvent } from '../ports/eventStore';
 import { jsonEvent } from '../ports/eventStore';
@@ -39,9 +40,9 @@ export const chainLinkOf = (recorded: { metadata?: JSONObject | undefined }): st
   return typeof link === 'string' ? link : undefined;
 };
 
-/** Events to append after a stream's last event (whose link is `previousLink`; null for a new stream), each with its chain link. */
-export function toChainedEventData(events: readonly DomainEventShape[], metadata: EventMetadata, previousLink: string | null): EventData[] {
-  const links = chainLinks(previousLink, events.map((event) => ({ type: event.type, data: event.data, actor: metadata.actor })));
+/** Events to append after a stream's last event (whose link is `previousLink`; null for a new stream), each with its chain link (keyed with `key` when given). */
+export function toChainedEventData(events: readonly DomainEventShape[], metadata: EventMetadata, previousLink: string | null, key: AuditKey | null = null): EventData[] {
+  const links = chainLinks(previousLink, events.map((event) => ({ type: event.type, data: event.data, actor: metadata.actor })), key);
   return events.map((event, index) => toEventData(event, { ...metadata, [CHAIN_LINK_FIELD]: links[index] as string }));
 }
 

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { KeyVerifier } from '../application/keyVerifier';
 import type { VerificationResult, VerifyFailure } from '../domain/verification';
@@ -23,19 +23,13 @@ export interface ForwardAuthOptions {
   isReady: () => boolean;
   /** When set, every request must carry it in X-Gateway-Token. */
   gatewayToken?: string | undefined;
+  /** The client's address, with the same TRUST_PROXY rules as /graphql (see clientAddress.ts). */
+  clientAddress: (req: IncomingMessage) => string | null;
   /** Called with anything thrown while answering; the request gets a 500 and the process goes on. */
   onError: (error: unknown) => void;
 }
 
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
-
-/** The address the gateway itself saw: the right-most X-Forwarded-For entry (left-most ones are the client's to forge). */
-export function clientIpOf(headers: IncomingHttpHeaders): string | null {
-  const forwarded = single(headers['x-forwarded-for']);
-  if (!forwarded) return null;
-  const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim();
-  return last === '' ? null : last;
-}
 
 const bearerOf = (authorization: string | undefined): string | null => {
   if (!authorization || authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return null;
@@ -77,7 +71,7 @@ type ExpressHandle = (req: IncomingMessage, res: ServerResponse, next?: (error?:
 /**
  * Forward authentication for gateways that do not speak GraphQL (nginx `auth_request`, Envoy
  * `ext_authz`, Traefik `forwardAuth`): `Authorization: Bearer <secret>`, optional
- * `X-Forwarded-For`, `X-Model`, `X-Service`. The same verification as `verifyApiKey`. Answers any
+ * `X-Forwarded-For` (believed only from TRUST_PROXY's proxies), `X-Model`, `X-Service`. The same verification as `verifyApiKey`. Answers any
  * method and any path under /auth, because Envoy forwards the original request's method and path.
  *
  * It answers before express's router: express costs about five times a bare node:http handler per
@@ -131,7 +125,7 @@ function forwardAuthHandler(options: ForwardAuthOptions) {
     if (!gatewayAllowed(single(req.headers['x-gateway-token']))) return deny(res, 401, 'GATEWAY_UNAUTHENTICATED');
     const secret = bearerOf(req.headers.authorization);
     if (secret === null) return deny(res, 401, 'MISSING');
-    const request = { clientIp: clientIpOf(req.headers), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null };
+    const request = { clientIp: options.clientAddress(req), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null };
     const respond = (result: VerificationResult): void => {
       if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
       answer(res, 200, { 'x-key-id': headerValue(result.keyId), 'x-account-id': headerValue(result.accountId) }, { valid: true, keyId: result.keyId, accountId: result.accountId });

@@ -10,7 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Caller } from '../application/caller';
+import type { Principal } from '../application/caller';
 import type { JwtAuthenticator } from '../auth';
 import { DomainError } from '../domain/errors';
 import { isAnonymousRequest } from '../graphql/anonymousOperations';
@@ -58,7 +58,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const server = createServer((req, res) => (graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : app(req, res)));
 
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
-  const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
+  const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Principal }>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -79,7 +79,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error.originalError ?? error)),
       context: (ctx): GraphQLContext =>
         createContext(ctx.extra.caller ?? null, services, {
-          clientAddress: ctx.extra.request.socket.remoteAddress ?? null,
+          clientAddress: clientAddress(ctx.extra.request), // as over HTTP: through TRUST_PROXY's proxies
           requestId: ctx.extra.caller?.requestId ?? randomUUID(),
           connection: { cutOffSlowConsumer: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON) },
         }),

@@ -1,4 +1,7 @@
 import { createServer } from 'node:net';
+import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
+import type { EventStore } from '../../src/ports/eventStore';
+import type { Engines } from '../../src/engines';
 import { loadConfig } from '../../src/config';
 import { TEST_JWT_SECRET } from '../support/keyhubProcess';
 
@@ -22,3 +25,15 @@ export async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** Engines for a service started in process on a given log (e.g. an in-memory SQLite one) and a fresh in-process read model; closing them disposes `closes`. */
+export const inProcessEngines =
+  (store: EventStore, closes: { dispose(): Promise<void> } = store) =>
+  async (): Promise<Engines> => ({
+    store,
+    readModel: new InProcessDatabase(),
+    names: { eventStore: 'in-process test log', readModel: 'in-process' },
+    external: false,
+    probe: async () => undefined,
+    close: () => closes.dispose(),
+  });

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { JwtAuthenticator } from '../../src/auth';
+import { JwtAuthenticator, MAX_TOKEN_LENGTH } from '../../src/auth';
 import { DomainError } from '../../src/domain/errors';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
@@ -70,5 +70,58 @@ describe('JwtAuthenticator', () => {
     expect(await withClaims('alice', 'acct\r\nx-injected: 1')).toBe('UNAUTHENTICATED');
     expect(await withClaims('al\u0000ice', 'acct')).toBe('UNAUTHENTICATED');
     expect(await withClaims('alice', 'acct\ud800')).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token without exp, even when its signature holds', async () => {
+    const jwt = await token({ account: 'acct', roles: ['admin'] }, null);
+    await expect(authenticator.authenticate(`Bearer ${jwt}`, 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'the token must carry exp' });
+  });
+
+  it('refuses a token longer than 8 KiB before verifying it, and accepts a long one under the cap', async () => {
+    const padded = async (length: number) => {
+      const base = await token({ account: 'acct', pad: '' }, start + 60_000);
+      return token({ account: 'acct', pad: 'x'.repeat(Math.floor(((length - base.length) * 3) / 4)) }, start + 60_000);
+    };
+    const underCap = await padded(MAX_TOKEN_LENGTH - 16);
+    expect(underCap.length).toBeLessThanOrEqual(MAX_TOKEN_LENGTH);
+    expect(await codeOf(authenticator.authenticate(`Bearer ${underCap}`, 'r'))).toBeUndefined();
+    const overCap = await padded(MAX_TOKEN_LENGTH + 64);
+    expect(overCap.length).toBeGreaterThan(MAX_TOKEN_LENGTH);
+    await expect(authenticator.authenticate(`Bearer ${overCap}`, 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/longer than 8192/) });
+    await expect(authenticator.authenticate(`Bearer ${'a'.repeat(1024 * 1024)}`, 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('checks iss and aud when configured, and ignores them when not', async () => {
+    const configured = new JwtAuthenticator(SECRET, () => now, { issuer: 'https://id.example', audience: 'keyhub' });
+    const withIssAud = async (iss: string | null, aud: string | null) => {
+      const jwt = new SignJWT({ account: 'acct' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime((start + 60_000) / 1000);
+      if (iss !== null) jwt.setIssuer(iss);
+      if (aud !== null) jwt.setAudience(aud);
+      return `Bearer ${await jwt.sign(new TextEncoder().encode(SECRET))}`;
+    };
+    expect(await codeOf(configured.authenticate(await withIssAud('https://id.example', 'keyhub'), 'r'))).toBeUndefined();
+    await expect(configured.authenticate(await withIssAud('https://evil.example', 'keyhub'), 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/iss/) });
+    await expect(configured.authenticate(await withIssAud('https://id.example', 'another-service'), 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/aud/) });
+    await expect(configured.authenticate(await withIssAud(null, 'keyhub'), 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'the token must carry iss' });
+    await expect(configured.authenticate(await withIssAud('https://id.example', null), 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'the token must carry aud' });
+    expect(await codeOf(authenticator.authenticate(await withIssAud('https://anyone.example', 'anything'), 'r'))).toBeUndefined();
+    // Its own development tokens carry what it expects.
+    expect(await configured.authenticate(`Bearer ${await configured.sign({ sub: 'dev', account: 'local', roles: [] })}`, 'r')).toMatchObject({ sub: 'dev', accountId: 'local' });
+  });
+
+  it('lets a gateway token leave out account (the caller then has none), and no other token', async () => {
+    expect(await authenticator.authenticate(`Bearer ${await token({ roles: ['gateway'] }, start + 60_000)}`, 'r')).toEqual({
+      sub: 'alice',
+      accountId: null,
+      roles: ['gateway'],
+      requestId: 'r',
+      expiresAtMs: start + 60_000,
+    });
+    for (const roles of [[], ['admin'], ['gateways']]) {
+      await expect(authenticator.authenticate(`Bearer ${await token({ roles }, start + 60_000)}`, 'r')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/account/) });
+    }
+    // A gateway that names an account names a valid one.
+    expect(await codeOf(authenticator.authenticate(`Bearer ${await token({ roles: ['gateway'], account: '' }, start + 60_000)}`, 'r'))).toBe('UNAUTHENTICATED');
+    expect(await codeOf(authenticator.authenticate(`Bearer ${await token({ roles: ['gateway'], account: 'x'.repeat(129) }, start + 60_000)}`, 'r'))).toBe('UNAUTHENTICATED');
   });
 });

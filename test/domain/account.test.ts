@@ -39,3 +39,11 @@ describe('Account key slots', () => {
     spec.given([]).when({ type: 'SetAccountKeyLimit', data: { accountId, limit: 1.5, now } }).thenThrows('BAD_USER_INPUT', 'limit');
   });
 });
+
+describe('An account id an admin names', () => {
+  it('should follow the rule of the token claim: 1 to 128 characters, not blank, no control characters, any script', () => {
+    const setLimit = (id: string): AccountCommand => ({ type: 'SetAccountKeyLimit', data: { accountId: id, limit: 3, now } });
+    for (const bad of ['', '   ', 'a'.repeat(129), 'acct\r\nx', 'acct\u0000', 'acct\ud800']) spec.given([]).when(setLimit(bad)).thenThrows('BAD_USER_INPUT', 'accountId');
+    for (const good of ['租户-42', 'b'.repeat(128)]) spec.given([]).when(setLimit(good)).then([{ type: 'AccountKeyLimitSet', data: { accountId: good, limit: 3, occurredAt: now } }]);
+  });
+});

@@ -8,7 +8,7 @@ import { startKeyhubProcess } from '../support/keyhubProcess';
 import { clientFor, errorOf } from '../support/graphqlClient';
 import { CREATE, RENAME, SET_STATUS } from '../support/operations';
 import { HISTORY_WITH_CHAIN, ROTATE, VERIFY_HISTORY } from '../support/keyCareOperations';
-import { chainLink } from '../../src/domain/audit/hashChain';
+import { auditKeyring, chainLink } from '../../src/domain/audit/hashChain';
 
 type Client = Awaited<ReturnType<typeof clientFor>>;
 const run = promisify(execFile);
@@ -29,9 +29,9 @@ function tamper(dataDir: string, keyId: string, revision: number, edit: (data: R
   }
 }
 
-async function cli(script: string, args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(script: string, args: string[], dataDir: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(DIST, script), ...args], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir } });
+    const { stdout, stderr } = await run(process.execPath, [join(DIST, script), ...args], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -176,5 +176,84 @@ describe('Tamper-evident history and audit export, end to end', () => {
       expect(missing.stderr).toContain('usage: npm run audit:export');
       expect((await cli('auditExport.js', ['--account', 'a', '--format', 'xml'], keyhub.dataDir)).stderr).toContain('--format must be jsonl or csv');
     });
+  });
+});
+
+describe('History keyed with AUDIT_HMAC_KEY, against someone who can write the store', () => {
+  const AUDIT_HMAC_KEY = 'an-audit-key-kept-outside-the-data-dir-0123456789';
+  const keyId = auditKeyring(AUDIT_HMAC_KEY).current?.id as string;
+  let keyhub: KeyhubProcess;
+  let owner: Client;
+  let id: string;
+  const verify = async () => (await owner.call(`query($id: ID!) { verifyHistory(id: $id) { intact eventCount firstBrokenVersion problem unkeyedEventCount headLink } }`, { id })).verifyHistory;
+  const links = async () => (await owner.call(HISTORY_WITH_CHAIN, { id })).apiKeyHistory.map((event: { chainLink: string }) => event.chainLink) as string[];
+  /** Rewrites one event's data and recomputes its link and every later one, unkeyed: the best a store writer without the key can do. */
+  function rewriteFrom(revision: number, edit: (data: Record<string, unknown>) => Record<string, unknown>) {
+    const db = new Database(join(keyhub.dataDir, 'events.sqlite'));
+    try {
+      const rows = db.prepare('SELECT revision, type, data, metadata FROM events WHERE stream = ? ORDER BY revision').all(`apiKey-${id}`) as Array<{ revision: number; type: string; data: string; metadata: string }>;
+      let previous: string | null = revision === 0 ? null : (JSON.parse((rows[revision - 1] as { metadata: string }).metadata) as { chainLink: string }).chainLink;
+      for (const row of rows.slice(revision)) {
+        const data = row.revision === revision ? edit(JSON.parse(row.data) as Record<string, unknown>) : (JSON.parse(row.data) as Record<string, unknown>);
+        const metadata = JSON.parse(row.metadata) as { chainLink: string; actor: string };
+        metadata.chainLink = chainLink(previous, { type: row.type, data, actor: metadata.actor });
+        previous = metadata.chainLink;
+        db.prepare('UPDATE events SET data = ?, metadata = ? WHERE stream = ? AND revision = ?').run(JSON.stringify(data), JSON.stringify(metadata), `apiKey-${id}`, row.revision);
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  beforeAll(async () => {
+    // A history written before the key was configured…
+    keyhub = await startKeyhubProcess();
+    owner = await clientFor(keyhub.url, { sub: 'auditor', account: `acct-${randomUUID()}` });
+    const { apiKey } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
+    id = apiKey.id;
+    await owner.call(RENAME, { id, name: 'audited 2' });
+    await keyhub.stop();
+    // …then the service restarted with it.
+    keyhub = await startKeyhubProcess({ dataDir: keyhub.dataDir, env: { AUDIT_HMAC_KEY } });
+    owner = await clientFor(keyhub.url, owner.identity);
+  });
+  afterAll(async () => {
+    await keyhub.stop();
+  });
+
+  it('still verifies the history written without the key, and keys every new link', async () => {
+    expect(await verify()).toMatchObject({ intact: true, eventCount: 2, unkeyedEventCount: 2 });
+    await owner.call(SET_STATUS, { id, status: 'DISABLED' });
+    await owner.call(RENAME, { id, name: 'audited 3' });
+    const chain = await links();
+    expect(chain.slice(0, 2).every((link) => /^[0-9a-f]{64}$/.test(link))).toBe(true);
+    expect(chain.slice(2).every((link) => new RegExp(`^hmac-sha256:${keyId}:[0-9a-f]{64}$`).test(link))).toBe(true);
+    expect(await verify()).toMatchObject({ intact: true, eventCount: 4, unkeyedEventCount: 2, headLink: chain[3] });
+  });
+
+  it('catches an event rewritten with every later link recomputed, in the API and in audit:verify with the key', async () => {
+    rewriteFrom(3, (data) => ({ ...data, name: 'never happened' })); // after the first keyed event
+    expect(await verify()).toMatchObject({ intact: false, firstBrokenVersion: 4, problem: 'UNKEYED_LINK' });
+    const audit = await cli('auditVerify.js', ['--account', owner.identity.account], keyhub.dataDir, { AUDIT_HMAC_KEY });
+    expect(audit.code).toBe(1);
+    expect(audit.stdout).toContain(`audit key: ${keyId}`);
+    expect(audit.stdout).toContain(`BROKEN  ${id}  first event that does not match: version 4 (event`);
+    expect(audit.stdout).toContain('UNKEYED_LINK');
+  });
+
+  it('shows a history rewritten whole without the key as unkeyed, which is a break where keyed links are required', async () => {
+    const { apiKey } = (await owner.call(CREATE, { input: { name: 'second', acceptTerms: true } })).createApiKey;
+    id = apiKey.id;
+    await owner.call(RENAME, { id, name: 'second 2' });
+    expect(await verify()).toMatchObject({ intact: true, unkeyedEventCount: 0 });
+    // Every link of this key was keyed; rewritten from the first, unkeyed, the chain holds, but says it is unkeyed…
+    rewriteFrom(0, (data) => ({ ...data, ipAllowlist: ['0.0.0.0/0'] }));
+    expect(await verify()).toMatchObject({ intact: true, unkeyedEventCount: 2 });
+    // …and where every history was written with the key, an unkeyed link is a break.
+    for (const [args, env] of [[['--require-keyed'], { AUDIT_HMAC_KEY }], [[], { AUDIT_HMAC_KEY, AUDIT_HMAC_REQUIRED: 'true' }]] as const) {
+      const strict = await cli('auditVerify.js', ['--account', owner.identity.account, ...args], keyhub.dataDir, env);
+      expect(strict.code).toBe(1);
+      expect(strict.stdout).toContain(`BROKEN  ${id}  first event that does not match: version 1`);
+    }
   });
 });

@@ -29,7 +29,8 @@ describe('forward auth (GET /auth) for gateways', () => {
   const bearer = (secret: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${secret}`, ...extra });
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess();
+    // The test runner is the gateway here, on loopback: its X-Forwarded-For is believed.
+    keyhub = await startKeyhubProcess({ env: { TRUST_PROXY: 'loopback' } });
     owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
     gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
   });
@@ -103,7 +104,7 @@ describe('forward auth (GET /auth) for gateways', () => {
     expect(await forwardAuth(keyhub, bearer(secret))).toMatchObject({ status: 403, failure: 'EXPIRED' });
   });
 
-  it('checks the IP allowlist against the address the gateway appended to X-Forwarded-For', async () => {
+  it('checks the IP allowlist against the address the trusted gateway appended to X-Forwarded-For', async () => {
     const { secret } = await create({ ipAllowlist: ['10.0.0.0/8'] });
     expect(await forwardAuth(keyhub, bearer(secret))).toMatchObject({ status: 403, failure: 'IP_NOT_ALLOWED' });
     expect(await forwardAuth(keyhub, bearer(secret, { 'x-forwarded-for': '10.1.2.3' }))).toMatchObject({ status: 200 });
@@ -137,6 +138,19 @@ describe('forward auth with FORWARD_AUTH_TOKEN set', () => {
       failure: 'GATEWAY_UNAUTHENTICATED',
     });
     expect(await forwardAuth(keyhub, { authorization: `Bearer ${secret}`, 'x-gateway-token': GATEWAY_TOKEN })).toMatchObject({ status: 200 });
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy (TRUST_PROXY unset): the allowlist sees the peer', async () => {
+    const owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
+    const call = async (ipAllowlist: string[], forwardedFor: string) => {
+      const { secret } = (await owner.call(CREATE, { input: { name: 'gateway key', acceptTerms: true, ipAllowlist } })).createApiKey;
+      return forwardAuth(keyhub, { authorization: `Bearer ${secret}`, 'x-gateway-token': GATEWAY_TOKEN, 'x-forwarded-for': forwardedFor });
+    };
+    // A forged allowed address gets nowhere, whichever end of the list it is put at.
+    expect(await call(['10.0.0.0/8'], '10.1.2.3')).toMatchObject({ status: 403, failure: 'IP_NOT_ALLOWED' });
+    expect(await call(['10.0.0.0/8'], '203.0.113.9, 10.1.2.3')).toMatchObject({ status: 403, failure: 'IP_NOT_ALLOWED' });
+    // The peer's own address is what is checked.
+    expect(await call(['127.0.0.1'], '10.1.2.3')).toMatchObject({ status: 200 });
   });
 
   it('rejects a too-short FORWARD_AUTH_TOKEN at start with a clear message', async () => {

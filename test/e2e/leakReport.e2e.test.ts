@@ -126,6 +126,16 @@ describe('Leaked-key reports, end to end', () => {
     expect((await report(keyhub.url, secret, freshAddress())).data?.reportLeakedKey.received).toBe(true);
   });
 
+  it(`counts an IPv6 client by its /64: addresses rotated within it share the ${LIMIT} a minute`, async () => {
+    const owner = await newOwner();
+    const { secret } = await create(owner);
+    const answers = [];
+    for (let i = 1; i <= LIMIT + 1; i += 1) answers.push(await report(keyhub.url, secret, `2001:db8:77:1::${i.toString(16)}`));
+    expect(answers.slice(0, LIMIT).every((answer) => answer.data?.reportLeakedKey.received)).toBe(true);
+    expect(errorOf(answers[LIMIT] as GraphQLResponse).code).toBe('RATE_LIMITED');
+    expect((await report(keyhub.url, secret, '2001:db8:77:2::1')).data?.reportLeakedKey.received).toBe(true);
+  });
+
   it('works over graphql-ws too, on an authenticated connection', async () => {
     const owner = await newOwner();
     const { apiKey, secret } = await create(owner);

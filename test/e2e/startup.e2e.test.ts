@@ -21,6 +21,18 @@ describe('Start-up and configuration', () => {
     expect(result.stderr).toMatch(/JWT_SECRET: required when NODE_ENV=production/);
   });
 
+  it('refuses to start in production without FORWARD_AUTH_TOKEN, and starts when /auth is opened on purpose', async () => {
+    const refused = runMain({ NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters' });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/FORWARD_AUTH_TOKEN: required when NODE_ENV=production.*FORWARD_AUTH_OPEN=true/);
+    const open = await startKeyhubProcess({ env: { NODE_ENV: 'production', FORWARD_AUTH_OPEN: 'true' } });
+    try {
+      expect((await fetch(`${open.baseUrl}/auth`)).status).toBe(401); // answers (MISSING), without a gateway token
+    } finally {
+      await open.stop();
+    }
+  });
+
   it('without JWT_SECRET outside production, generates one into DATA_DIR and prints a token that works', async () => {
     const dataDir = freshDataDir();
     const keyhub = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '' } });

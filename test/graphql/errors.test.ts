@@ -12,7 +12,7 @@ async function serverWith(queries: Partial<Services['queries']>) {
   const lines: string[] = [];
   const logger = pino({ level: 'error' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(chunk.toString()), done()) }));
   const server = new ApolloServer<GraphQLContext>({ schema: await buildKeyhubSchema(), formatError, plugins: [logUnexpectedErrors(logger)] });
-  const contextValue = { caller, services: { queries } as unknown as Services };
+  const contextValue = { caller, principal: caller, services: { queries } as unknown as Services };
   const run = async (query: string) => {
     const response = await server.executeOperation({ query }, { contextValue });
     return response.body.kind === 'single' ? response.body.singleResult : null;

@@ -1,5 +1,6 @@
 import type { Decider } from '../decider';
 import { DomainError, assertNever, badInput } from '../errors';
+import { principalIdProblem } from '../rules/principalId';
 import type { Instant } from '../time';
 
 /**
@@ -76,7 +77,9 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
       if (!Number.isInteger(limit) || limit < 0 || limit > KEY_LIMIT_MAX) {
         throw badInput('limit', `limit must be a whole number from 0 to ${KEY_LIMIT_MAX}`);
       }
-      if (data.accountId.trim() === '') throw badInput('accountId', 'accountId must not be empty');
+      // An admin names any account: the same rule as a token's account claim, or the limit would land on an account no token can name.
+      const problem = principalIdProblem(data.accountId);
+      if (problem) throw badInput('accountId', `accountId ${problem}`);
       return limit === state.limit ? [] : [{ type: 'AccountKeyLimitSet', data: { accountId: data.accountId, limit, occurredAt: data.now } }];
     }
     default:

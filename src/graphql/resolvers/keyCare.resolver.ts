@@ -38,11 +38,11 @@ export class KeyCareResolver {
 
   @Mutation(() => LeakReportReceipt, {
     description:
-      'No login needed: for secret scanners and anyone who finds a keyhub secret. A live key whose secret it is gets disabled at once (reason LEAKED); the answer is the same whether or not it was one. Text that is not a keyhub secret is BAD_USER_INPUT; too many reports from one address are RATE_LIMITED.',
+      'No login needed: for secret scanners and anyone who finds a keyhub secret. A live key whose secret it is gets disabled at once (reason LEAKED); the answer is the same whether or not it was one. Text that is not a keyhub secret is BAD_USER_INPUT; too many reports from one address (an IPv6 /64) or from all together are RATE_LIMITED; a report that could not be recorded is SERVICE_UNAVAILABLE (retry).',
   })
   async reportLeakedKey(@Ctx() context: GraphQLContext, @Arg('secret', () => String) secret: string) {
-    await context.services.leakReports.admit(context.clientAddress ?? null);
-    await context.services.commands.reportLeak(secret, context.requestId ?? 'leak-report');
+    const requestId = context.requestId ?? 'leak-report';
+    await context.services.leakReports.receive(context.clientAddress ?? null, requestId, () => context.services.commands.reportLeak(secret, requestId));
     return LEAK_RECEIPT;
   }
 

@@ -28,7 +28,8 @@ export class ApiKeyEventObject {
 
   @Field(() => String, {
     nullable: true,
-    description: "The event's hash chain link: SHA-256 over the previous event's link and this event's canonical JSON (RFC 8785) of type and data. verifyHistory recomputes the chain.",
+    description:
+      "The event's hash chain link over the previous event's link and this event's canonical JSON (RFC 8785) of type, data and actor: SHA-256 (64 hex digits), or with AUDIT_HMAC_KEY set, hmac-sha256:<key id>:<HMAC-SHA256>. verifyHistory recomputes the chain.",
   })
   chainLink!: string | null;
 }

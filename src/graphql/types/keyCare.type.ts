@@ -43,6 +43,16 @@ export class HistoryVerification {
   @Field(() => ID, { nullable: true })
   firstBrokenEventId!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'LINK_MISMATCH (content or link edited) or MISSING_LINK (an event without a link).' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'LINK_MISMATCH (content or link edited), MISSING_LINK (an event without a link), UNKEYED_LINK (an unkeyed link after a keyed one: rewritten without the audit key) or UNKNOWN_KEY (a keyed link made with an audit key this server does not hold).',
+  })
   problem!: string | null;
+
+  @Field(() => Int, {
+    description:
+      'Events (up to the first break) whose link is unkeyed SHA-256, written before AUDIT_HMAC_KEY was set: whoever can write the store could have rewritten those and recomputed their links. 0 when every link is keyed.',
+  })
+  unkeyedEventCount!: number;
 }
