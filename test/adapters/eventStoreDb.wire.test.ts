@@ -6,9 +6,11 @@
  * and the contract suite (test/contract) runs against a real server when EVENTSTORE_URL is set.
  * No server needs to be installed: it runs in `npm test`.
  */
+import { randomUUID } from 'node:crypto';
+import * as client from '@eventstore/db-client';
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
 import type { ResolvedEvent } from '../../src/application/ports/eventStore';
-import { BACKWARDS, END, EventStoreUnavailableError } from '../../src/application/ports/eventStore';
+import { BACKWARDS, END, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, WrongExpectedVersionError, jsonEvent, streamNameFilter } from '../../src/application/ports/eventStore';
 import { EventStoreDbWireServer } from '../support/eventStoreDbWireServer';
 import type { WireServerOptions } from '../support/eventStoreDbWireServer';
 import { until } from './serviceHarness';
@@ -79,5 +81,94 @@ describe('EventStoreDB over the wire: reads left early are cancelled', () => {
     server.stallReads = true;
     await expect(within(store.probe(300), 5000, 'the probe')).rejects.toThrow(/did not answer a read within 300 ms/);
     await until(async () => server.openReads === 0, 5000);
+  });
+});
+
+const metadata = { actor: 'alice', correlationId: 'req-1', causationId: 'req-1', schemaVersion: 1 };
+const event = (type: string, id = randomUUID()) => jsonEvent({ id, type, data: { keyId: 'k1' }, metadata });
+
+describe.each([
+  ['Append (servers before 21.10)', false],
+  ['BatchAppend', true],
+])('EventStoreDB over the wire: appends through %s', (_name, batchAppend) => {
+  const open = wire({ batchAppend });
+
+  it('appends, reads back, and subscribes to $all with the stream filter, live events included', async () => {
+    const { server, store } = await open();
+    server.seed('$stats-127.0.0.1', 3);
+    const appended = await store.appendToStream('apiKey-k1', [event('ApiKeyCreated'), event('ApiKeyRenamed')], { expectedRevision: NO_STREAM });
+    expect(appended).toMatchObject({ success: true, nextExpectedRevision: 1n });
+    expect(server.batchAppendCalls).toBe(batchAppend ? 1 : 0);
+    const read: string[] = [];
+    for await (const resolved of store.readStream('apiKey-k1')) read.push(`${resolved.event?.revision}:${resolved.event?.type}`);
+    expect(read).toEqual(['0:ApiKeyCreated', '1:ApiKeyRenamed']);
+
+    const subscription = store.subscribeToAll({ fromPosition: 'start', filter: streamNameFilter({ prefixes: ['apiKey-'] }) });
+    const iterator = subscription[Symbol.asyncIterator]();
+    const types: string[] = [];
+    while (types.length < 2) types.push(String((await within(iterator.next(), 5000, 'catch-up')).value?.event?.type));
+    const live = iterator.next();
+    await store.appendToStream('apiKey-k1', event('ApiKeyRevoked'), { expectedRevision: 1n });
+    types.push(String((await within(live, 5000, 'the live event')).value?.event?.type));
+    expect(types).toEqual(['ApiKeyCreated', 'ApiKeyRenamed', 'ApiKeyRevoked']);
+    await subscription.unsubscribe();
+    await until(async () => server.openReads === 0, 5000);
+  });
+
+  it.each([
+    ['a stale revision', 0n, 1n],
+    ['no stream on an existing one', NO_STREAM, 1n],
+    ['stream exists on a missing one', STREAM_EXISTS, NO_STREAM],
+    ['a revision on a missing one', 4n, NO_STREAM],
+  ] as const)('reports %s as WrongExpectedVersionError with the expected and actual revisions', async (_case, expected, actual) => {
+    const { store } = await open();
+    if (actual !== NO_STREAM) await store.appendToStream('apiKey-k1', [event('ApiKeyCreated'), event('ApiKeyRenamed')], { expectedRevision: NO_STREAM });
+    const error = await store.appendToStream('apiKey-k1', event('Lost'), { expectedRevision: expected }).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    expect(error).toMatchObject({ streamName: 'apiKey-k1', expectedVersion: expected, actualVersion: actual });
+  });
+
+  it('reports "Server Is Busy" as the retryable EventStoreUnavailableError, and the retry appends', async () => {
+    const { server, store } = await open();
+    server.appendFaults.push('busy');
+    const events = [event('ApiKeyCreated')];
+    await expect(store.appendToStream('apiKey-k1', events, { expectedRevision: NO_STREAM })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    expect(server.streamEvents('apiKey-k1')).toHaveLength(0);
+    await expect(store.appendToStream('apiKey-k1', events, { expectedRevision: NO_STREAM })).resolves.toMatchObject({ nextExpectedRevision: 0n });
+  });
+
+  it('after a timeout that followed the commit, a retry with the same ids and revision answers the first write and duplicates nothing', async () => {
+    const { server, store } = await open();
+    await store.appendToStream('apiKey-k1', event('ApiKeyCreated'), { expectedRevision: NO_STREAM });
+    server.appendFaults.push('timeout-after-commit');
+    const events = [event('ApiKeyRotated'), event('ApiKeyRenamed')];
+    const unclear = await store.appendToStream('apiKey-k1', events, { expectedRevision: 0n }).catch((thrown: unknown) => thrown);
+    expect(unclear).toBeInstanceOf(EventStoreUnavailableError);
+    expect(server.streamEvents('apiKey-k1')).toHaveLength(3); // it was written
+    const retried = await store.appendToStream('apiKey-k1', events, { expectedRevision: 0n });
+    expect(retried.nextExpectedRevision).toBe(2n);
+    expect(retried.position).toEqual({ commit: server.events[2]?.position, prepare: server.events[2]?.position });
+    expect(server.streamEvents('apiKey-k1').map((e) => e.type)).toEqual(['ApiKeyCreated', 'ApiKeyRotated', 'ApiKeyRenamed']);
+  });
+
+  it('an append the server never answers fails as unavailable after the append deadline', async () => {
+    const { server, store } = await open();
+    server.appendFaults.push('silent');
+    const error = await within(store.appendToStream('apiKey-k1', event('ApiKeyCreated'), { expectedRevision: NO_STREAM }).catch((thrown: unknown) => thrown), 5000, 'the append');
+    expect(error).toBeInstanceOf(EventStoreUnavailableError);
+    expect((error as Error).message).toMatch(/did not answer an append \(it may have been written\) within 2000 ms/);
+  });
+
+  it('a client built with throwOnAppendFailure=false still reports a version conflict as an error, never a success', async () => {
+    const { server } = await open();
+    const lenient = new EventStoreDbStore(client.EventStoreDBClient.connectionString(`${server.url}&throwOnAppendFailure=false`));
+    try {
+      await lenient.appendToStream('apiKey-k1', event('ApiKeyCreated'), { expectedRevision: NO_STREAM });
+      const error = await lenient.appendToStream('apiKey-k1', event('Lost'), { expectedRevision: NO_STREAM }).catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(WrongExpectedVersionError);
+      expect(server.streamEvents('apiKey-k1')).toHaveLength(1);
+    } finally {
+      await within(lenient.dispose(), 1000, 'dispose').catch(() => undefined);
+    }
   });
 });

@@ -70,6 +70,8 @@ export class EventStoreDbWireServer {
   /** Read calls (reads and subscriptions) the server has started and not yet finished or seen cancelled. */
   openReads = 0;
   appendCalls = 0;
+  /** Of those, the ones that came through BatchAppend. */
+  batchAppendCalls = 0;
   /** The faults the next appends meet, one each, in order. */
   readonly appendFaults: AppendFault[] = [];
   /** While true, reads are accepted and never answered (a server that hangs). */
@@ -317,6 +319,7 @@ export class EventStoreDbWireServer {
       if (!request.getIsFinal()) return;
       pending.delete(correlation);
       this.appendCalls += 1;
+      this.batchAppendCalls += 1;
       const response = new BatchAppendResp().setCorrelationId(new UUID().setString(correlation)).setStreamIdentifier(streamIdentifier(batch.stream));
       const error = (message: string, details: Any) => call.write(response.setError(new Status().setCode(14).setMessage(message).setDetails(details)));
       const fault = this.appendFaults.shift();

@@ -11,7 +11,7 @@ import type {
   ResolvedEvent,
   SubscribeToAllOptions,
 } from '../../application/ports/eventStore';
-import { BACKWARDS, END, EventStoreUnavailableError } from '../../application/ports/eventStore';
+import { ANY, BACKWARDS, END, EventStoreUnavailableError } from '../../application/ports/eventStore';
 import {
   clientConnectionString,
   fromClientAppendResult,
@@ -65,7 +65,11 @@ export class EventStoreDbStore implements EventStore {
   appendToStream(streamName: string, events: EventData | EventData[], options: AppendToStreamOptions = {}): Promise<AppendResult> {
     const batch = (Array.isArray(events) ? events : [events]).map(toClientEvent);
     return translatingErrors(async () =>
-      fromClientAppendResult(await this.withinDeadline(this.client.appendToStream(streamName, batch, options), this.deadlines.appendMs, 'an append (it may have been written)')),
+      fromClientAppendResult(
+        await this.withinDeadline(this.client.appendToStream(streamName, batch, options), this.deadlines.appendMs, 'an append (it may have been written)'),
+        streamName,
+        options.expectedRevision ?? ANY,
+      ),
     );
   }
 
