@@ -12,6 +12,7 @@ import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbS
 import type { ResolvedEvent } from '../../src/application/ports/eventStore';
 import { BACKWARDS, END, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, WrongExpectedVersionError, jsonEvent, streamNameFilter } from '../../src/application/ports/eventStore';
 import { EventStoreDbWireServer } from '../support/eventStoreDbWireServer';
+import { eventStoreContract } from '../contract/eventStore.contract';
 import type { WireServerOptions } from '../support/eventStoreDbWireServer';
 import { until } from './serviceHarness';
 
@@ -171,4 +172,19 @@ describe.each([
       await within(lenient.dispose(), 1000, 'dispose').catch(() => undefined);
     }
   });
+});
+
+// The port's contract, through the real client, against the protocol model: keeps the model honest
+// (what it answers is what the contract, and so EventStoreDB, answers) for the cases above.
+let contractServer: EventStoreDbWireServer;
+eventStoreContract('EventStoreDbStore over the wire model', async () => {
+  contractServer = await new EventStoreDbWireServer({ batchAppend: true }).start();
+  const store = EventStoreDbStore.connect(contractServer.url);
+  return {
+    store,
+    close: async () => {
+      await within(store.dispose(), 1000, 'dispose').catch(() => undefined);
+      await contractServer.close();
+    },
+  };
 });
