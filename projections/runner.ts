@@ -4,6 +4,7 @@ import { BACKWARDS, END, comparePositions, streamNameFilter } from '../src/appli
 import { KEYHUB_STREAM_PREFIXES } from '../src/application/streams';
 import type { Logger } from '../src/logger';
 import { projectAccounts } from './accounts.projection';
+import { advanceCheckpoint } from './checkpoint';
 import { projectKeyIndex } from './apiKeyIndex.projection';
 import { projectApiKeyList } from './apiKeyList.projection';
 import type { ProjectedEvent } from './projectedEvent';
@@ -41,11 +42,7 @@ export async function applyBatch(database: Database, events: readonly ProjectedE
   }
   const last = events[events.length - 1];
   if (last) {
-    await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).updateOne(
-      { _id: CHECKPOINT_ID },
-      { $set: { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() } },
-      { upsert: true },
-    );
+    await advanceCheckpoint(database.collection<CheckpointDocument>(COLLECTIONS.checkpoints), CHECKPOINT_ID, last.position);
   }
 }
 
