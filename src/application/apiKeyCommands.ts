@@ -15,7 +15,7 @@ import { COLLECTIONS } from '../../projections/readModel';
 import type { Caller } from './caller';
 import { LEAK_REPORTER } from './caller';
 import type { Decider } from './commandHandler';
-import { aggregateStream, handleCommand } from './commandHandler';
+import { AppendOutcomeUnknownError, aggregateStream, appendSafely, handleCommand } from './commandHandler';
 import type { Database } from './ports/collection';
 import type { EventStore, Position } from './ports/eventStore';
 import { NO_STREAM } from './ports/eventStore';
@@ -93,9 +93,10 @@ export class ApiKeyCommands {
     const keyStream = apiKeyStream(command.data.keyId);
     let position: Position | undefined;
     try {
-      position = (await deps.store.appendToStream(keyStream, toChainedEventData(events, this.metadata(caller), null), { expectedRevision: NO_STREAM })).position;
+      position = (await appendSafely(deps.store, keyStream, toChainedEventData(events, this.metadata(caller), null), NO_STREAM)).position;
     } catch (error) {
-      await this.releaseSlot(caller, command.data.keyId).catch(() => undefined); // the sweep reclaims it otherwise
+      // Only a key known not to be written gives its slot back; one that may exist keeps it (the sweep reclaims it if not).
+      if (!(error instanceof AppendOutcomeUnknownError)) await this.releaseSlot(caller, command.data.keyId).catch(() => undefined);
       throw error;
     }
     await this.settle(position ?? null);

@@ -1,6 +1,6 @@
 import { DomainError } from '../domain/errors';
-import type { AppendResult, EventStore, Position } from './ports/eventStore';
-import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
+import type { AppendExpectedRevision, AppendResult, EventData, EventStore, Position } from './ports/eventStore';
+import { EventStoreUnavailableError, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
 import type { DomainEventShape, EventMetadata } from './streams';
 import { chainLinkOf, toChainedEventData, toDomainEvent } from './streams';
 
@@ -70,11 +70,7 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
     if (events.length === 0) return { events, state, position: null };
     let appended: AppendResult;
     try {
-      appended = await store.appendToStream(
-        streamName,
-        toChainedEventData(events, options.metadata, lastLink),
-        { expectedRevision: revision ?? NO_STREAM },
-      );
+      appended = await appendSafely(store, streamName, toChainedEventData(events, options.metadata, lastLink), revision ?? NO_STREAM);
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (attempt >= options.retriesOnConflict) {
@@ -86,4 +82,75 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
     }
     return { events, state: events.reduce(decider.evolve, state), position: appended.position ?? null };
   }
+}
+
+/** Pauses before each retry of an append whose outcome is unclear. */
+const UNCLEAR_RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * An append that failed without saying whether it was written (a commit timeout, a connection lost
+ * after sending) and whose stream could not be read back either: its events may be in the log.
+ * Retryable for the client, but nothing may be undone on the strength of it (an account slot stays).
+ */
+export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
+  constructor(streamName: string, cause: unknown) {
+    super(`whether the append to ${streamName} was written is unknown`, { cause });
+    this.name = 'AppendOutcomeUnknownError';
+  }
+}
+
+/**
+ * Appends so that a retry can never write twice. An append that fails unclearly
+ * (EventStoreUnavailableError: it may have been committed) is retried with the very same events
+ * (same ids) and expected revision: the store answers a repeat with the first write's result
+ * (EventStoreDB's idempotency, and the embedded log's). If the store still does not answer, the
+ * stream is read back: the events there are the answer; events not there mean the append failed;
+ * an unreadable stream is AppendOutcomeUnknownError. A WrongExpectedVersionError after an unclear
+ * failure means another writer's events are where ours would be: ours were not written.
+ */
+export async function appendSafely(store: EventStore, streamName: string, events: EventData[], expectedRevision: AppendExpectedRevision): Promise<AppendResult> {
+  let failure: EventStoreUnavailableError | null = null;
+  for (let attempt = 0; attempt <= UNCLEAR_RETRY_DELAYS_MS.length; attempt += 1) {
+    try {
+      return await store.appendToStream(streamName, events, { expectedRevision });
+    } catch (error) {
+      if (!(error instanceof EventStoreUnavailableError)) throw error;
+      failure = error;
+      const delay = UNCLEAR_RETRY_DELAYS_MS[attempt];
+      if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  let found: AppendResult | null;
+  try {
+    found = await appendedAlready(store, streamName, events, expectedRevision);
+  } catch (error) {
+    throw new AppendOutcomeUnknownError(streamName, failure ?? error);
+  }
+  if (found) return found;
+  throw failure as EventStoreUnavailableError;
+}
+
+/** The result of `events` if the stream holds them, in order, where `expectedRevision` puts them; null if it does not. */
+async function appendedAlready(store: EventStore, streamName: string, events: EventData[], expectedRevision: AppendExpectedRevision): Promise<AppendResult | null> {
+  const fromRevision = typeof expectedRevision === 'bigint' ? expectedRevision + 1n : expectedRevision === NO_STREAM ? 0n : null;
+  const ids = events.map((event) => event.id);
+  const window: Array<{ id: string; revision: bigint; position: Position }> = [];
+  try {
+    for await (const resolved of store.readStream(streamName, fromRevision === null ? {} : { fromRevision })) {
+      const event = resolved.event;
+      if (!event) continue;
+      if (window.length === 0 && event.id !== ids[0]) {
+        if (fromRevision !== null) return null; // another writer's event is where ours would be
+        continue;
+      }
+      window.push({ id: event.id, revision: event.revision, position: event.position });
+      if (window.length === ids.length) break;
+    }
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return null;
+    throw error;
+  }
+  if (window.length !== ids.length || window.some((event, i) => event.id !== ids[i])) return null;
+  const last = window[window.length - 1] as (typeof window)[number];
+  return { success: true, nextExpectedRevision: last.revision, position: last.position };
 }

@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import * as client from '@eventstore/db-client';
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
+import { accountDecider } from '../../src/application/apiKeyCommands';
+import { handleCommand } from '../../src/application/commandHandler';
 import type { ResolvedEvent } from '../../src/application/ports/eventStore';
 import { BACKWARDS, END, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, WrongExpectedVersionError, jsonEvent, streamNameFilter } from '../../src/application/ports/eventStore';
 import { EventStoreDbWireServer } from '../support/eventStoreDbWireServer';
@@ -150,6 +152,19 @@ describe.each([
     expect(retried.nextExpectedRevision).toBe(2n);
     expect(retried.position).toEqual({ commit: server.events[2]?.position, prepare: server.events[2]?.position });
     expect(server.streamEvents('apiKey-k1').map((e) => e.type)).toEqual(['ApiKeyCreated', 'ApiKeyRotated', 'ApiKeyRenamed']);
+  });
+
+  it('a command whose append timed out after the commit is retried by the command handler with the same ids: written once, answered', async () => {
+    const { server, store } = await open();
+    server.appendFaults.push('timeout-after-commit');
+    const metadataOf = { actor: 'alice', correlationId: 'req-1', causationId: 'req-1', schemaVersion: 1 };
+    const handled = await handleCommand(store, 'account-a1', accountDecider, { type: 'SetAccountKeyLimit', data: { accountId: 'a1', limit: 7, now: '2026-11-25T08:00:00.000Z' } } as never, {
+      metadata: metadataOf,
+      retriesOnConflict: 0,
+    });
+    expect(handled.position).toEqual({ commit: server.events[0]?.position, prepare: server.events[0]?.position });
+    expect(server.streamEvents('account-a1').map((e) => e.type)).toEqual(['AccountKeyLimitSet']);
+    expect(server.appendCalls).toBe(2);
   });
 
   it('an append the server never answers fails as unavailable after the append deadline', async () => {
