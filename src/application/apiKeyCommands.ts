@@ -15,11 +15,14 @@ import { COLLECTIONS } from '../../projections/readModel';
 import type { Caller } from './caller';
 import { LEAK_REPORTER } from './caller';
 import type { Decider } from './commandHandler';
+import type { HandledCommand } from './commandHandler';
 import { AppendOutcomeUnknownError, aggregateStream, appendSafely, handleCommand } from './commandHandler';
+import type { Idempotency } from './idempotency';
+import { idempotencyOf, isWrittenBy, keyIdFor } from './idempotency';
 import type { Database } from './ports/collection';
-import type { EventStore, Position } from './ports/eventStore';
-import { NO_STREAM } from './ports/eventStore';
-import type { EventMetadata } from './streams';
+import type { EventStore, Position, RecordedEvent } from './ports/eventStore';
+import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
+import type { EventMetadata, IdempotentEventMetadata } from './streams';
 import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream, toChainedEventData } from './streams';
 import type { ApiKeyView, QuotaView } from './views';
 import { viewFromSnapshot } from './views';
@@ -59,6 +62,17 @@ export interface CreateApiKeyInput {
 // Concurrent writers on one stream contend; each conflict re-reads and re-decides (with jittered backoff).
 const ACCOUNT_RETRIES = 50;
 const KEY_RETRIES = 25;
+const withoutClock = ({ now: _now, ...request }: { now: Instant } & Record<string, unknown>) => request;
+
+/** A keyed create or rotate retried after it succeeded: its secret was shown once and cannot be shown again. */
+const alreadyIssued = (keyId: string, what: 'created' | 'rotated'): DomainError =>
+  new DomainError(
+    'CONFLICT',
+    `this Idempotency-Key's request already ${what} key ${keyId}; its secret was returned once, in that response, and is not stored. If that response was lost, rotate the key (with a new Idempotency-Key)`,
+    'Idempotency-Key',
+    { keyId },
+  );
+
 // A slot whose key stream never appeared (a crash between the two appends) is reclaimed after this.
 const ORPHANED_SLOT_MS = 60_000;
 
@@ -72,11 +86,14 @@ export class ApiKeyCommands {
 
   async create(caller: Caller, input: CreateApiKeyInput): Promise<{ apiKey: ApiKeyView; secret: string }> {
     const { deps } = this;
+    const idempotency = this.idempotency(caller, 'CreateApiKey', input);
+    // With an Idempotency-Key the key id comes from it, so a retry finds what the first attempt wrote.
+    const keyId = idempotency ? await this.keyIdForRetry(idempotency) : deps.newId();
     const secret = secretFromRandomBytes(deps.randomBytes(SECRET_RANDOM_BYTES));
     const command: CreateApiKey = {
       type: 'CreateApiKey',
       data: {
-        ...this.target(caller, deps.newId()),
+        ...this.target(caller, keyId),
         name: input.name,
         description: input.description ?? null,
         region: input.region ?? deps.defaultRegion,
@@ -93,8 +110,10 @@ export class ApiKeyCommands {
     const keyStream = apiKeyStream(command.data.keyId);
     let position: Position | undefined;
     try {
-      position = (await appendSafely(deps.store, keyStream, toChainedEventData(events, this.metadata(caller), null), NO_STREAM)).position;
+      position = (await appendSafely(deps.store, keyStream, toChainedEventData(events, this.metadata(caller, idempotency), null), NO_STREAM)).position;
     } catch (error) {
+      // A concurrent attempt of the same keyed request created the key: answer as its retry (the slot is its).
+      if (idempotency && error instanceof WrongExpectedVersionError) await this.keyIdForRetry(idempotency);
       // Only a key known not to be written gives its slot back; one that may exist keeps it (the sweep reclaims it if not).
       if (!(error instanceof AppendOutcomeUnknownError)) await this.releaseSlot(caller, command.data.keyId).catch(() => undefined);
       throw error;
@@ -105,6 +124,24 @@ export class ApiKeyCommands {
     return { apiKey: viewFromSnapshot(state.key, null), secret };
   }
 
+  /**
+   * The key id a keyed create uses. When the first attempt of the same request created that key
+   * (within the window), the retry is refused with CONFLICT naming the key: its secret was shown
+   * once and is not stored, so it cannot be shown again (rotate the key if that answer was lost).
+   * After the window, or for a key the derived id does not belong to, a fresh id.
+   */
+  private async keyIdForRetry(idempotency: Idempotency): Promise<string> {
+    const keyId = keyIdFor(idempotency);
+    let first: RecordedEvent | undefined;
+    try {
+      for await (const resolved of this.deps.store.readStream(apiKeyStream(keyId), { maxCount: 1 })) first = resolved.event;
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+    }
+    if (!first) return keyId;
+    if (isWrittenBy(first, idempotency)) throw alreadyIssued(keyId, 'created');
+    return this.deps.newId();
+  }
   rename(caller: Caller, id: string, name: string, expectedVersion?: number | null): Promise<ApiKeyView> {
     return this.change(caller, { type: 'RenameApiKey', data: { ...this.target(caller, id, expectedVersion), name } });
   }
@@ -127,10 +164,13 @@ export class ApiKeyCommands {
    */
   async rotate(caller: Caller, id: string, gracePeriodSeconds: number, expectedVersion?: number | null): Promise<{ apiKey: ApiKeyView; secret: string; previousSecretValidUntil: Date }> {
     const secret = secretFromRandomBytes(this.deps.randomBytes(SECRET_RANDOM_BYTES));
-    const apiKey = await this.change(caller, {
+    const command: ApiKeyCommand = {
       type: 'RotateApiKey',
       data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) },
-    });
+    };
+    const result = await this.run(caller, command, { id, gracePeriodSeconds, expectedVersion: expectedVersion ?? null });
+    if (result.replayed) throw alreadyIssued(id, 'rotated');
+    const apiKey = await this.viewAfter(command, result);
     return { apiKey, secret, previousSecretValidUntil: new Date(apiKey.updatedAt.getTime() + gracePeriodSeconds * 1000) };
   }
 
@@ -173,19 +213,30 @@ export class ApiKeyCommands {
   }
 
   private async change(caller: Caller, command: ApiKeyCommand): Promise<ApiKeyView> {
-    const result = await this.run(caller, command);
+    return this.viewAfter(command, await this.run(caller, command));
+  }
+
+  /** The key after a command (or, for a replayed keyed request, as it stands), once the read model reflects it. */
+  private async viewAfter(command: ApiKeyCommand, result: HandledCommand<ApiKeyState, ApiKeyEvent>): Promise<ApiKeyView> {
     await this.settle(result.position);
     if (result.state.status !== 'ACTIVE') throw notFound();
     const document = await this.deps.readModel.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: command.data.keyId }, { projection: { lastUsedAt: 1 } });
     return viewFromSnapshot(result.state.key, document?.lastUsedAt ?? null);
   }
 
-  private run(caller: Caller, command: ApiKeyCommand) {
+  /** `request`: what identifies the request for its Idempotency-Key (the arguments, not the clock or a new secret). */
+  private run(caller: Caller, command: ApiKeyCommand, request: unknown = withoutClock(command.data)) {
+    const idempotency = this.idempotency(caller, command.type, request);
     return handleCommand(this.deps.store, apiKeyStream(command.data.keyId), apiKeyDecider, command, {
-      metadata: this.metadata(caller),
+      metadata: this.metadata(caller, idempotency),
       // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
       retriesOnConflict: command.data.expectedVersion == null ? KEY_RETRIES : 0,
+      ...(idempotency ? { idempotency } : {}),
     });
+  }
+
+  private idempotency(caller: Caller, operation: string, request: unknown): Idempotency | undefined {
+    return caller.idempotencyKey ? idempotencyOf(caller.accountId, caller.idempotencyKey, operation, request, this.deps.clock()) : undefined;
   }
 
   private async reserveSlot(caller: Caller, keyId: string, now: Instant): Promise<void> {
@@ -240,7 +291,8 @@ export class ApiKeyCommands {
     return { keyId, accountId: caller.accountId, now: toInstant(this.deps.clock()), expectedVersion: expectedVersion ?? null };
   }
 
-  private metadata(caller: Caller): EventMetadata {
-    return { actor: caller.sub, correlationId: caller.requestId, causationId: caller.requestId, schemaVersion: EVENT_SCHEMA_VERSION };
+  private metadata(caller: Caller, idempotency?: Idempotency): EventMetadata {
+    const metadata: EventMetadata = { actor: caller.sub, correlationId: caller.requestId, causationId: caller.requestId, schemaVersion: EVENT_SCHEMA_VERSION };
+    return idempotency ? ({ ...metadata, idempotencyKey: idempotency.key, requestHash: idempotency.requestHash } satisfies IdempotentEventMetadata) : metadata;
   }
 }

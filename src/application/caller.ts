@@ -7,6 +7,8 @@ export interface Caller {
   readonly requestId: string;
   /** When the caller's token expires (epoch milliseconds); live connections close then. */
   readonly expiresAtMs?: number;
+  /** The request's Idempotency-Key header (idempotency.ts), when it sent one. */
+  readonly idempotencyKey?: string;
 }
 
 export const ROLE_GATEWAY = 'gateway';

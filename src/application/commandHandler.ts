@@ -3,6 +3,8 @@ import type { AppendExpectedRevision, AppendResult, EventData, EventStore, Posit
 import { EventStoreUnavailableError, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from './ports/eventStore';
 import type { DomainEventShape, EventMetadata } from './streams';
 import { chainLinkOf, toChainedEventData, toDomainEvent } from './streams';
+import type { Idempotency } from './idempotency';
+import { isWrittenBy } from './idempotency';
 
 export interface Decider<State, Command, Event extends DomainEventShape> {
   decide(command: Command, state: State): Event[];
@@ -11,6 +13,8 @@ export interface Decider<State, Command, Event extends DomainEventShape> {
 }
 
 export interface HandledCommand<State, Event> {
+  /** True when the request (its Idempotency-Key) had already written its events: nothing was written now. */
+  readonly replayed?: boolean;
   readonly events: Event[];
   /** The state after the new events. */
   readonly state: State;
@@ -25,6 +29,11 @@ export interface HandleOptions {
    * caller named an expectedVersion: then a concurrent change is the caller's CONFLICT.
    */
   retriesOnConflict: number;
+  /**
+   * The request's Idempotency-Key (its hashes are in `metadata`): a stream that already holds an
+   * event the same request wrote within the window is answered as it stands, without deciding again.
+   */
+  idempotency?: Idempotency;
 }
 
 /**
@@ -35,21 +44,24 @@ export async function aggregateStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
   decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
-): Promise<{ state: State; revision: bigint | null; lastLink: string | null }> {
+  idempotency?: Idempotency,
+): Promise<{ state: State; revision: bigint | null; lastLink: string | null; replayed: boolean }> {
   let state = decider.initialState();
   let revision: bigint | null = null;
   let lastLink: string | null = null;
+  let replayed = false;
   try {
     for await (const resolved of store.readStream(streamName)) {
       if (!resolved.event) continue;
       state = decider.evolve(state, toDomainEvent<Event>(resolved.event));
       revision = resolved.event.revision;
       lastLink = chainLinkOf(resolved.event) ?? null;
+      if (idempotency && !replayed) replayed = isWrittenBy(resolved.event, idempotency);
     }
   } catch (error) {
     if (!(error instanceof StreamNotFoundError)) throw error;
   }
-  return { state, revision, lastLink };
+  return { state, revision, lastLink, replayed };
 }
 
 /**
@@ -65,7 +77,8 @@ export async function handleCommand<State, Command, Event extends DomainEventSha
   options: HandleOptions,
 ): Promise<HandledCommand<State, Event>> {
   for (let attempt = 0; ; attempt += 1) {
-    const { state, revision, lastLink } = await aggregateStream(store, streamName, decider);
+    const { state, revision, lastLink, replayed } = await aggregateStream(store, streamName, decider, options.idempotency);
+    if (replayed) return { replayed, events: [], state, position: null };
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, position: null };
     let appended: AppendResult;
