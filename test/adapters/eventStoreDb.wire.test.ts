@@ -11,6 +11,9 @@ import * as client from '@eventstore/db-client';
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
 import { accountDecider } from '../../src/application/apiKeyCommands';
 import { handleCommand } from '../../src/application/commandHandler';
+import type { LiveSource } from '../../src/application/liveFeeds';
+import { LiveFeeds } from '../../src/application/liveFeeds';
+import { apiKeyCreatedData } from '../support/eventFixtures';
 import type { ResolvedEvent } from '../../src/application/ports/eventStore';
 import { BACKWARDS, END, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, WrongExpectedVersionError, jsonEvent, streamNameFilter } from '../../src/application/ports/eventStore';
 import { EventStoreDbWireServer } from '../support/eventStoreDbWireServer';
@@ -65,6 +68,27 @@ describe('EventStoreDB over the wire: reads left early are cancelled', () => {
     }
     await until(async () => server.openReads === 0, 5000);
     expect(server.openReads).toBe(0);
+  });
+
+  it('live feeds resumed from an old cursor and left mid-replay leave the connection free (any client could fill it before)', async () => {
+    const { server, store } = await open();
+    for (let i = 0; i < 400; i += 1) {
+      const created = jsonEvent({ type: 'ApiKeyCreated', data: apiKeyCreatedData({ keyId: `k${i}`, accountId: 'a1', occurredAt: '2026-11-25T08:00:00.000Z' }) as never, metadata });
+      await store.appendToStream(`apiKey-k${i}`, created, { expectedRevision: NO_STREAM });
+    }
+    // A live side that never pushes and ends when the feed is left (as the pub/sub's does).
+    const quiet: LiveSource = {
+      apiKeyEvents: () => quietFeed(),
+      keyStatusChanges: () => quietFeed(),
+    };
+    const feeds = new LiveFeeds(store, quiet, 100);
+    const caller = { sub: 'mallory', accountId: 'a1', roles: [], requestId: 'r1' };
+    for (let i = 0; i < 10; i += 1) {
+      const feed = feeds.apiKeyEvents(caller, '1-1', () => undefined);
+      expect((await within(feed.next(), 5000, `feed ${i + 1}`)).value?.keyId).toBe('k0');
+      await feed.return?.();
+    }
+    await until(async () => server.openReads === 0, 5000);
   });
 
   it('a read the server never answers fails as unavailable after the read deadline, and its call is ended', async () => {
@@ -203,3 +227,14 @@ eventStoreContract('EventStoreDbStore over the wire model', async () => {
     },
   };
 });
+
+/** An async iterator that yields nothing until returned. */
+function quietFeed<T>(): AsyncIterableIterator<T> {
+  let release: (() => void) | null = null;
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => new Promise<IteratorResult<T>>((resolve) => (release = () => resolve({ done: true, value: undefined }))),
+    return: async () => (release?.(), { done: true, value: undefined }),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
