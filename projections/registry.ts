@@ -3,6 +3,7 @@ import type { CheckpointDocument } from '../src/readModel/documents';
 import { COLLECTIONS, READ_MODEL_INDEXES } from '../src/readModel/documents';
 import type { ProjectedEvent } from '../src/readModel/projectedEvent';
 import { projectAccounts } from './accounts.projection';
+import { advanceCheckpoint } from './checkpoint';
 import { projectKeyIndex } from './apiKeyIndex.projection';
 import { projectApiKeyList } from './apiKeyList.projection';
 
@@ -23,11 +24,7 @@ export async function applyBatch(database: Database, events: readonly ProjectedE
   }
   const last = events[events.length - 1];
   if (last) {
-    await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).updateOne(
-      { _id: CHECKPOINT_ID },
-      { $set: { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() } },
-      { upsert: true },
-    );
+    await advanceCheckpoint(database.collection<CheckpointDocument>(COLLECTIONS.checkpoints), CHECKPOINT_ID, last.position);
   }
 }
 

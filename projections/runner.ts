@@ -186,12 +186,18 @@ export class ProjectionRunner {
     }
   }
 
-  /** The newest event of ours in the log when the runner starts: the read model is ready once it reflects it. */
+  /**
+   * The newest event of ours in the log (the read model is ready once it reflects it), found by
+   * reading $all backwards from its end, past other applications' and system events however many
+   * there are, down to the checkpoint at most: what lies below it is applied already, so the scan
+   * never costs more than the catch-up it stands for. The read is cancelled where it stops.
+   */
   private async lastLogPosition(): Promise<Position | null> {
-    // Other applications' and system events may follow ours in $all; look back past them.
-    for await (const resolved of this.store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 10_000 })) {
+    for await (const resolved of this.store.readAll({ fromPosition: END, direction: BACKWARDS })) {
       const event = resolved.event;
       if (event && KEYHUB_STREAM_PREFIXES.some((prefix) => event.streamId.startsWith(prefix))) return event.position;
+      const at = event?.position.commit ?? resolved.commitPosition;
+      if (this.position !== null && at !== undefined && at <= this.position.commit) return this.position;
     }
     return null;
   }

@@ -2,16 +2,19 @@ import { accountDecider } from '../domain/account/account';
 import type { ApiKeyCommand, CreateApiKey } from '../domain/apiKey/commands';
 import { apiKeyDecider } from '../domain/apiKey/decider';
 import type { KeyStatus } from '../domain/apiKey/events';
-import { badInput, notFound } from '../domain/errors';
+import { DomainError, badInput, notFound } from '../domain/errors';
 import type { AccessScopeInput } from '../domain/rules/scope';
 import { SECRET_RANDOM_BYTES, fingerprintOf, isWellFormedSecret, secretFromRandomBytes } from '../domain/secret';
 import { toInstant } from '../domain/time';
-import type { EventMetadata } from '../eventLog/streams';
+import type { Instant } from '../domain/time';
+import type { EventMetadata, IdempotentEventMetadata } from '../eventLog/streams';
 import { EVENT_SCHEMA_VERSION, accountStream, apiKeyStream } from '../eventLog/streams';
 import type { KeyIndex, KeyLastUse } from '../readModel/keyLookups';
 import type { Caller } from './caller';
 import { LEAK_REPORTER } from './caller';
 import type { CommandHandler } from './commandHandler';
+import type { Idempotency } from './idempotency';
+import { idempotencyOf, keyIdFor } from './idempotency';
 import { ACCOUNT_RETRIES, KeyCreationProcess } from './keyCreationProcess';
 import type { ReadYourWrites } from './readYourWrites';
 import type { ApiKeyView } from './views';
@@ -45,6 +48,18 @@ export interface NewApiKey {
 // Without an expectedVersion, a concurrent change of the key is decided again on fresh state.
 const KEY_RETRIES = 25;
 
+/** What identifies a request for its Idempotency-Key: its arguments, not the clock or a new secret. */
+const withoutClock = ({ now: _now, ...request }: { now: Instant } & Record<string, unknown>) => request;
+
+/** A keyed create or rotate retried after it succeeded: its secret was shown once and cannot be shown again. */
+const alreadyIssued = (keyId: string, what: 'created' | 'rotated'): DomainError =>
+  new DomainError(
+    'CONFLICT',
+    `this Idempotency-Key's request already ${what} key ${keyId}; its secret was returned once, in that response, and is not stored. If that response was lost, rotate the key (with a new Idempotency-Key)`,
+    'Idempotency-Key',
+    { keyId },
+  );
+
 /**
  * The write side's use cases: each turns a caller's request into a domain command, runs it through
  * the command handler (read-your-writes around it), and returns the key as it now stands.
@@ -53,11 +68,26 @@ export class ApiKeyCommands {
   constructor(private readonly deps: CommandDependencies) {}
 
   create(caller: Caller, input: NewApiKey): Promise<{ apiKey: ApiKeyView; secret: string }> {
+    const idempotency = this.idempotency(caller, 'CreateApiKey', input);
+    return this.deps.settled(async (handler) => {
+      // With an Idempotency-Key the key id comes from it, so a retry finds what the first attempt wrote.
+      const keyId = idempotency ? await this.keyIdForRetry(handler, idempotency) : this.deps.newId();
+      try {
+        return await this.createAs(handler, caller, keyId, input, idempotency);
+      } catch (error) {
+        // A concurrent attempt of the same keyed request created the key: answer as its retry.
+        if (idempotency && error instanceof DomainError && error.code === 'CONFLICT') await this.keyIdForRetry(handler, idempotency);
+        throw error;
+      }
+    });
+  }
+
+  private async createAs(handler: CommandHandler, caller: Caller, keyId: string, input: NewApiKey, idempotency: Idempotency | undefined) {
     const secret = this.newSecret();
     const command: CreateApiKey = {
       type: 'CreateApiKey',
       data: {
-        ...this.target(caller, this.deps.newId()),
+        ...this.target(caller, keyId),
         name: input.name,
         description: input.description ?? null,
         region: input.region ?? this.deps.defaultRegion,
@@ -68,11 +98,17 @@ export class ApiKeyCommands {
         fingerprint: fingerprintOf(secret),
       },
     };
-    return this.deps.settled(async (handler) => {
-      const { state } = await this.keyCreation(handler).create(command, this.metadata(caller));
-      if (state.status !== 'ACTIVE') throw new Error('a created key must be active');
-      return { apiKey: viewFromSnapshot(state.key, null), secret };
-    });
+    const { state } = await this.keyCreation(handler).create(command, this.metadata(caller, idempotency));
+    if (state.status !== 'ACTIVE') throw new Error('a created key must be active');
+    return { apiKey: viewFromSnapshot(state.key, null), secret };
+  }
+
+  /** The key id a keyed create uses: derived from the key, unless that id is taken by another request's key (then a fresh one). */
+  private async keyIdForRetry(handler: CommandHandler, idempotency: Idempotency): Promise<string> {
+    const keyId = keyIdFor(idempotency);
+    const { state, replayed } = await handler.aggregate(apiKeyStream(keyId), apiKeyDecider, idempotency);
+    if (replayed) throw alreadyIssued(keyId, 'created');
+    return state.status === 'NONE' ? keyId : this.deps.newId();
   }
 
   rename(caller: Caller, id: string, name: string, expectedVersion?: number | null): Promise<ApiKeyView> {
@@ -94,7 +130,8 @@ export class ApiKeyCommands {
   /** Gives the key a new secret, returned here once. The old one keeps verifying until the grace period ends (at once for 0). */
   async rotate(caller: Caller, id: string, gracePeriodSeconds: number, expectedVersion?: number | null): Promise<{ apiKey: ApiKeyView; secret: string; previousSecretValidUntil: Date }> {
     const secret = this.newSecret();
-    const apiKey = await this.change(caller, { type: 'RotateApiKey', data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) } });
+    const command: ApiKeyCommand = { type: 'RotateApiKey', data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) } };
+    const apiKey = await this.change(caller, command, { id, gracePeriodSeconds, expectedVersion: expectedVersion ?? null }, () => alreadyIssued(id, 'rotated'));
     return { apiKey, secret, previousSecretValidUntil: new Date(apiKey.updatedAt.getTime() + gracePeriodSeconds * 1000) };
   }
 
@@ -132,17 +169,24 @@ export class ApiKeyCommands {
     await this.deps.settled((handler) => handler.handle(accountStream(accountId), accountDecider, command, { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES }));
   }
 
-  private change(caller: Caller, command: ApiKeyCommand): Promise<ApiKeyView> {
+  /**
+   * Runs a change and answers the key as it now stands. A keyed request that already ran changes
+   * nothing and answers the same way, unless `onReplay` says it cannot (a rotation's secret).
+   */
+  private change(caller: Caller, command: ApiKeyCommand, request?: unknown, onReplay?: () => DomainError): Promise<ApiKeyView> {
     return this.deps.settled(async (handler) => {
-      const { state } = await this.run(handler, caller, command);
+      const { state, replayed } = await this.run(handler, caller, command, request);
+      if (replayed && onReplay) throw onReplay();
       if (state.status !== 'ACTIVE') throw notFound();
       return viewFromSnapshot(state.key, await this.deps.keyLastUse.lastUsedAt(state.key.id));
     });
   }
 
-  private run(handler: CommandHandler, caller: Caller, command: ApiKeyCommand) {
+  private run(handler: CommandHandler, caller: Caller, command: ApiKeyCommand, request: unknown = withoutClock(command.data)) {
+    const idempotency = this.idempotency(caller, command.type, request);
     return handler.handle(apiKeyStream(command.data.keyId), apiKeyDecider, command, {
-      metadata: this.metadata(caller),
+      metadata: this.metadata(caller, idempotency),
+      idempotency,
       // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
       retriesOnConflict: command.data.expectedVersion == null ? KEY_RETRIES : 0,
     });
@@ -160,7 +204,12 @@ export class ApiKeyCommands {
     return { keyId, accountId: caller.accountId, now: toInstant(this.deps.clock()), expectedVersion: expectedVersion ?? null };
   }
 
-  private metadata(caller: Caller): EventMetadata {
-    return { actor: caller.sub, correlationId: caller.requestId, causationId: caller.requestId, schemaVersion: EVENT_SCHEMA_VERSION };
+  private idempotency(caller: Caller, operation: string, request: unknown): Idempotency | undefined {
+    return caller.idempotencyKey ? idempotencyOf(caller.accountId, caller.idempotencyKey, operation, request, this.deps.clock()) : undefined;
+  }
+
+  private metadata(caller: Caller, idempotency?: Idempotency): EventMetadata {
+    const metadata: EventMetadata = { actor: caller.sub, correlationId: caller.requestId, causationId: caller.requestId, schemaVersion: EVENT_SCHEMA_VERSION };
+    return idempotency ? ({ ...metadata, idempotencyKey: idempotency.key, requestHash: idempotency.requestHash } satisfies IdempotentEventMetadata) : metadata;
   }
 }

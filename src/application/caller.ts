@@ -11,6 +11,8 @@ export interface Principal {
   readonly requestId: string;
   /** When the caller's token expires (epoch milliseconds); live connections close then. */
   readonly expiresAtMs?: number;
+  /** The request's Idempotency-Key header (idempotency.ts), when it sent one. */
+  readonly idempotencyKey?: string;
 }
 
 /** A caller acting on its own account: what every account-scoped operation gets. */

@@ -3,10 +3,14 @@ import type { AuditKey } from '../domain/audit/hashChain';
 import { DomainError } from '../domain/errors';
 import type { DomainEventShape, EventMetadata } from '../eventLog/streams';
 import { chainLinkOf, toChainedEventData, toDomainEvent } from '../eventLog/streams';
-import type { AppendResult, EventStore, Position } from '../ports/eventStore';
-import { NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from '../ports/eventStore';
+import type { AppendExpectedRevision, AppendResult, EventData, EventStore, Position } from '../ports/eventStore';
+import { EventStoreUnavailableError, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from '../ports/eventStore';
+import type { Idempotency } from './idempotency';
+import { isWrittenBy } from './idempotency';
 
 export interface HandledCommand<State, Event> {
+  /** True when the request (its Idempotency-Key) had already written its events: nothing was written now. */
+  readonly replayed?: boolean;
   readonly events: Event[];
   /** The state after the new events. */
   readonly state: State;
@@ -22,6 +26,11 @@ export interface HandleOptions {
    * a creation (a concurrent creation under the same id is one).
    */
   retriesOnConflict: number;
+  /**
+   * The request's Idempotency-Key (its hashes are in `metadata`): a stream that already holds an
+   * event the same request wrote within the window is answered as it stands, without deciding again.
+   */
+  idempotency?: Idempotency;
 }
 
 export interface AggregatedStream<State> {
@@ -30,6 +39,8 @@ export interface AggregatedStream<State> {
   readonly revision: bigint | null;
   /** The last event's hash chain link, which the next append continues from. */
   readonly lastLink: string | null;
+  /** Whether an event of the stream was written by the request `idempotency` names. */
+  readonly replayed: boolean;
 }
 
 /**
@@ -46,34 +57,41 @@ export interface CommandHandler {
     options: HandleOptions,
   ): Promise<HandledCommand<State, Event>>;
   /** Reads a stream and folds it into state, without deciding anything. */
-  aggregate<State, Event extends DomainEventShape>(streamName: string, decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>): Promise<AggregatedStream<State>>;
+  aggregate<State, Event extends DomainEventShape>(
+    streamName: string,
+    decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+    idempotency?: Idempotency,
+  ): Promise<AggregatedStream<State>>;
 }
 
 /** `auditKey`: the key every new event's chain link is made with (AUDIT_HMAC_KEY); none: unkeyed links. */
 export const commandHandler = (store: EventStore, auditKey: AuditKey | null = null): CommandHandler => ({
   handle: (streamName, decider, command, options) => handleCommand(store, streamName, decider, command, options, auditKey),
-  aggregate: (streamName, decider) => aggregateStream(store, streamName, decider),
+  aggregate: (streamName, decider, idempotency) => aggregateStream(store, streamName, decider, idempotency),
 });
 
 export async function aggregateStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
   decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+  idempotency?: Idempotency,
 ): Promise<AggregatedStream<State>> {
   let state = decider.initialState();
   let revision: bigint | null = null;
   let lastLink: string | null = null;
+  let replayed = false;
   try {
     for await (const resolved of store.readStream(streamName)) {
       if (!resolved.event) continue;
       state = decider.evolve(state, toDomainEvent<Event>(resolved.event));
       revision = resolved.event.revision;
       lastLink = chainLinkOf(resolved.event) ?? null;
+      if (idempotency && !replayed) replayed = isWrittenBy(resolved.event, idempotency);
     }
   } catch (error) {
     if (!(error instanceof StreamNotFoundError)) throw error;
   }
-  return { state, revision, lastLink };
+  return { state, revision, lastLink, replayed };
 }
 
 async function handleCommand<State, Command, Event extends DomainEventShape>(
@@ -85,14 +103,13 @@ async function handleCommand<State, Command, Event extends DomainEventShape>(
   auditKey: AuditKey | null,
 ): Promise<HandledCommand<State, Event>> {
   for (let attempt = 0; ; attempt += 1) {
-    const { state, revision, lastLink } = await aggregateStream(store, streamName, decider);
+    const { state, revision, lastLink, replayed } = await aggregateStream(store, streamName, decider, options.idempotency);
+    if (replayed) return { replayed, events: [], state, position: null };
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, position: null };
     let appended: AppendResult;
     try {
-      appended = await store.appendToStream(streamName, toChainedEventData(events, options.metadata, lastLink, auditKey), {
-        expectedRevision: revision ?? NO_STREAM,
-      });
+      appended = await appendSafely(store, streamName, toChainedEventData(events, options.metadata, lastLink, auditKey), revision ?? NO_STREAM);
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (attempt >= options.retriesOnConflict) {
@@ -104,4 +121,75 @@ async function handleCommand<State, Command, Event extends DomainEventShape>(
     }
     return { events, state: events.reduce(decider.evolve, state), position: appended.position ?? null };
   }
+}
+
+/** Pauses before each retry of an append whose outcome is unclear. */
+const UNCLEAR_RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * An append that failed without saying whether it was written (a commit timeout, a connection lost
+ * after sending) and whose stream could not be read back either: its events may be in the log.
+ * Retryable for the client, but nothing may be undone on the strength of it (an account slot stays).
+ */
+export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
+  constructor(streamName: string, cause: unknown) {
+    super(`whether the append to ${streamName} was written is unknown`, { cause });
+    this.name = 'AppendOutcomeUnknownError';
+  }
+}
+
+/**
+ * Appends so that a retry can never write twice. An append that fails unclearly
+ * (EventStoreUnavailableError: it may have been committed) is retried with the very same events
+ * (same ids) and expected revision: the store answers a repeat with the first write's result
+ * (EventStoreDB's idempotency, and the embedded log's). If the store still does not answer, the
+ * stream is read back: the events there are the answer; events not there mean the append failed;
+ * an unreadable stream is AppendOutcomeUnknownError. A WrongExpectedVersionError after an unclear
+ * failure means another writer's events are where ours would be: ours were not written.
+ */
+export async function appendSafely(store: EventStore, streamName: string, events: EventData[], expectedRevision: AppendExpectedRevision): Promise<AppendResult> {
+  let failure: EventStoreUnavailableError | null = null;
+  for (let attempt = 0; attempt <= UNCLEAR_RETRY_DELAYS_MS.length; attempt += 1) {
+    try {
+      return await store.appendToStream(streamName, events, { expectedRevision });
+    } catch (error) {
+      if (!(error instanceof EventStoreUnavailableError)) throw error;
+      failure = error;
+      const delay = UNCLEAR_RETRY_DELAYS_MS[attempt];
+      if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  let found: AppendResult | null;
+  try {
+    found = await appendedAlready(store, streamName, events, expectedRevision);
+  } catch (error) {
+    throw new AppendOutcomeUnknownError(streamName, failure ?? error);
+  }
+  if (found) return found;
+  throw failure as EventStoreUnavailableError;
+}
+
+/** The result of `events` if the stream holds them, in order, where `expectedRevision` puts them; null if it does not. */
+async function appendedAlready(store: EventStore, streamName: string, events: EventData[], expectedRevision: AppendExpectedRevision): Promise<AppendResult | null> {
+  const fromRevision = typeof expectedRevision === 'bigint' ? expectedRevision + 1n : expectedRevision === NO_STREAM ? 0n : null;
+  const ids = events.map((event) => event.id);
+  const window: Array<{ id: string; revision: bigint; position: Position }> = [];
+  try {
+    for await (const resolved of store.readStream(streamName, fromRevision === null ? {} : { fromRevision })) {
+      const event = resolved.event;
+      if (!event) continue;
+      if (window.length === 0 && event.id !== ids[0]) {
+        if (fromRevision !== null) return null; // another writer's event is where ours would be
+        continue;
+      }
+      window.push({ id: event.id, revision: event.revision, position: event.position });
+      if (window.length === ids.length) break;
+    }
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return null;
+    throw error;
+  }
+  if (window.length !== ids.length || window.some((event, i) => event.id !== ids[i])) return null;
+  const last = window[window.length - 1] as (typeof window)[number];
+  return { success: true, nextExpectedRevision: last.revision, position: last.position };
 }

@@ -10,6 +10,7 @@ import type { EventMetadata } from '../eventLog/streams';
 import { accountStream, apiKeyStream } from '../eventLog/streams';
 import type { Position } from '../ports/eventStore';
 import type { CommandHandler, HandledCommand } from './commandHandler';
+import { AppendOutcomeUnknownError } from './commandHandler';
 
 /** Concurrent creates in one account contend on its stream; each conflict re-reads and re-decides. */
 export const ACCOUNT_RETRIES = 50;
@@ -53,8 +54,9 @@ export class KeyCreationProcess {
     try {
       return await this.handler.handle(apiKeyStream(keyId), apiKeyDecider, command, { metadata, retriesOnConflict: 0 });
     } catch (error) {
-      // Only a slot this creation took: one the id already held belongs to the key that has it.
-      if (reserved) await this.release(accountId, keyId, metadata).catch(() => undefined); // reclaimed later otherwise
+      // Only a slot this creation took (one the id already held belongs to the key that has it), and only when
+      // the key is known not to be written: one that may exist keeps its slot (reclaimed later if it does not).
+      if (reserved && !(error instanceof AppendOutcomeUnknownError)) await this.release(accountId, keyId, metadata).catch(() => undefined);
       throw error;
     }
   }

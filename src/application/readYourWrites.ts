@@ -21,7 +21,7 @@ export function readYourWrites(handler: CommandHandler, projection: ProjectionPr
   return async (useCase) => {
     let last: Position | null = null;
     const noting: CommandHandler = {
-      aggregate: (streamName, decider) => handler.aggregate(streamName, decider),
+      aggregate: (streamName, decider, idempotency) => handler.aggregate(streamName, decider, idempotency),
       handle: async (streamName, decider, command, options) => {
         const handled = await handler.handle(streamName, decider, command, options);
         if (handled.position && (last === null || comparePositions(handled.position, last) > 0)) last = handled.position;

@@ -13,13 +13,20 @@ interface KeyUsage {
   pendingAt: number | null;
 }
 
+/**
+ * EventStoreDB refuses an append over 1 MiB (MaxAppendSize, counted over data and metadata). A
+ * flush writes its uses in appends of at most this many bytes of data, one event each: a quarter of
+ * the limit, so that larger use records (counters, limits) and the metadata still fit.
+ */
+export const MAX_USAGE_EVENT_BYTES = 256 * 1024;
+
 const USAGE_METADATA: EventMetadata = { actor: 'system:usage', correlationId: 'usage', causationId: 'usage', schemaVersion: EVENT_SCHEMA_VERSION };
 
 /**
  * Keeps `lastUsedAt` off the verification hot path: `record` only notes the use in memory. A
- * timer appends the noted uses as one coalesced `ApiKeysUsed` event: at most one use per key per
- * window, the first use of a key within a flush interval. A failed append keeps the uses for the
- * next flush; `stop` writes what is pending.
+ * timer appends the noted uses as coalesced `ApiKeysUsed` events (one per MAX_USAGE_EVENT_BYTES of
+ * uses): at most one use per key per window, the first use of a key within a flush interval. A
+ * failed append keeps its uses for the next flush; `stop` writes what is pending.
  */
 export class UsageRecorder {
   private readonly usage = new Map<string, KeyUsage>();
@@ -32,6 +39,7 @@ export class UsageRecorder {
     private readonly windowMs: number,
     private readonly flushIntervalMs = 250,
     private readonly clock: () => number = Date.now,
+    private readonly maxEventBytes = MAX_USAGE_EVENT_BYTES,
   ) {}
 
   start(): void {
@@ -68,16 +76,39 @@ export class UsageRecorder {
       }
     }
     if (due.length === 0) return;
-    const uses: KeyUse[] = due.map(([keyId, entry, usedAt]) => ({ keyId, accountId: entry.accountId, usedAt: new Date(usedAt).toISOString() }));
-    try {
-      await this.store.appendToStream(USAGE_STREAM, toEventData({ type: 'ApiKeysUsed', data: { uses } }, USAGE_METADATA), { expectedRevision: ANY });
-    } catch (error) {
-      this.logger.warn({ err: error, uses: uses.length }, 'could not write key uses; will retry');
-      return;
-    }
-    for (const [, entry, usedAt] of due) {
-      entry.lastWrittenAt = now;
-      if (entry.pendingAt === usedAt) entry.pendingAt = null;
+    const pending = due.map(([keyId, entry, usedAt]) => ({ entry, usedAt, use: { keyId, accountId: entry.accountId, usedAt: new Date(usedAt).toISOString() } satisfies KeyUse }));
+    for (const chunk of chunksBySize(pending, (item) => JSON.stringify(item.use).length + 1, this.maxEventBytes)) {
+      const uses = chunk.map((item) => item.use);
+      try {
+        await this.store.appendToStream(USAGE_STREAM, toEventData({ type: 'ApiKeysUsed', data: { uses } }, USAGE_METADATA), { expectedRevision: ANY });
+      } catch (error) {
+        // The chunks written so far stay written; this one and the rest are retried at the next flush.
+        this.logger.warn({ err: error, uses: uses.length }, 'could not write key uses; will retry');
+        return;
+      }
+      for (const { entry, usedAt } of chunk) {
+        entry.lastWrittenAt = now;
+        if (entry.pendingAt === usedAt) entry.pendingAt = null;
+      }
     }
   }
+}
+
+/** Consecutive runs of `items` whose sizes add up to at most `maxBytes` (an item larger than that alone). */
+export function chunksBySize<T>(items: readonly T[], sizeOf: (item: T) => number, maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

@@ -19,6 +19,8 @@ export class DomainError extends Error {
     message: string,
     /** The offending input field, for BAD_USER_INPUT (e.g. `name`, `scope.models`). */
     readonly field?: string,
+    /** More for the client, in `extensions` (e.g. the `keyId` an idempotent replay refers to). */
+    readonly details?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'DomainError';

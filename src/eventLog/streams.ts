@@ -24,6 +24,12 @@ export interface EventMetadata extends JSONObject {
   schemaVersion: number;
 }
 
+/** Metadata of events written by a request that carried an Idempotency-Key (idempotency.ts): hashes only. */
+export interface IdempotentEventMetadata extends EventMetadata {
+  idempotencyKey: string;
+  requestHash: string;
+}
+
 export interface DomainEventShape {
   readonly type: string;
   readonly data: object;

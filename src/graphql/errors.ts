@@ -57,7 +57,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       message: original.message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+      extensions: { ...original.details, code: original.code, ...(original.field ? { field: original.field } : {}) },
     };
   }
   if (original instanceof EventStoreUnavailableError || original instanceof ReadModelUnavailableError) {

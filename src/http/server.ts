@@ -11,6 +11,7 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../application/caller';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from '../application/idempotency';
 import type { JwtAuthenticator } from '../auth';
 import { DomainError } from '../domain/errors';
 import { isAnonymousRequest } from '../graphql/anonymousOperations';
@@ -115,12 +116,22 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       const transport = { clientAddress: clientAddress(req), connection: null, requestId };
       // Only a request for anonymous fields alone (reportLeakedKey) may come without a token; all else is refused here, as always.
       if (!req.headers.authorization && isAnonymousRequest(body)) return createContext(null, services, transport);
+      let caller: Principal;
       try {
-        return createContext(await authenticator.authenticate(req.headers.authorization, requestId), services, transport);
+        caller = await authenticator.authenticate(req.headers.authorization, requestId);
       } catch (error) {
         const message = error instanceof DomainError ? error.message : 'authentication failed';
         throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
       }
+      // Idempotency-Key (Stripe's convention): the command side makes a retried mutation change nothing twice.
+      let idempotencyKey: string | null;
+      try {
+        idempotencyKey = parseIdempotencyKey(req.headers[IDEMPOTENCY_KEY_HEADER]);
+      } catch (error) {
+        const { message, field } = error as DomainError;
+        throw new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } } });
+      }
+      return createContext(idempotencyKey ? { ...caller, idempotencyKey } : caller, services, transport);
     },
   });
 

@@ -126,6 +126,20 @@ export class StreamNotFoundError extends Error {
   }
 }
 
+/**
+ * An event id that is already another stream's (the embedded log keeps ids unique across the log;
+ * EventStoreDB accepts such an append). Nothing was written.
+ */
+export class EventIdInUseError extends Error {
+  constructor(
+    readonly streamName: string,
+    readonly eventId: string,
+  ) {
+    super(`event id ${eventId} is already used outside ${streamName}'s append`);
+    this.name = 'EventIdInUseError';
+  }
+}
+
 /** The store could not be reached or did not answer: the write may be retried. */
 export class EventStoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

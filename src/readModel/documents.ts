@@ -71,6 +71,8 @@ export interface CheckpointDocument {
   /** Global log position of the last event applied, as decimal strings (BSON has no unsigned 64-bit). */
   commit: string;
   prepare: string;
+  /** The position as a string that sorts like it (checkpoint.ts): what the guard against moving back compares. */
+  order?: string;
 }
 
 export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [field: string]: 1 | -1 } }> = [

@@ -58,8 +58,18 @@ describe('EventStoreDB: mapping between domain events and the client\'s', () => 
   });
 
   it('returns the append result with the next expected revision and position', () => {
-    expect(fromClientAppendResult({ success: true, nextExpectedRevision: 4n, position })).toEqual({ success: true, nextExpectedRevision: 4n, position });
-    expect(fromClientAppendResult({ success: true, nextExpectedRevision: 0n })).toEqual({ success: true, nextExpectedRevision: 0n });
+    expect(fromClientAppendResult({ success: true, nextExpectedRevision: 4n, position }, 's', 3n)).toEqual({ success: true, nextExpectedRevision: 4n, position });
+    expect(fromClientAppendResult({ success: true, nextExpectedRevision: 0n }, 's', NO_STREAM)).toEqual({ success: true, nextExpectedRevision: 0n });
+  });
+
+  it('turns a result the client reports as failed (throwOnAppendFailure=false) into WrongExpectedVersionError, never a success', () => {
+    expect(() => fromClientAppendResult({ success: false, nextExpectedRevision: 5n, position: undefined }, 'apiKey-k1', 3n)).toThrow(WrongExpectedVersionError);
+    try {
+      fromClientAppendResult({ success: false, nextExpectedRevision: -1n, position: undefined }, 'apiKey-k1', STREAM_EXISTS);
+    } catch (error) {
+      expect(error).toMatchObject({ streamName: 'apiKey-k1', expectedVersion: STREAM_EXISTS, actualVersion: NO_STREAM });
+    }
+    expect.assertions(2);
   });
 
   it('turns the port\'s stream-name filter into the client\'s server-side filter', () => {
@@ -95,6 +105,9 @@ describe('EventStoreDB: error translation', () => {
     ['CancelledError', new client.CancelledError(undefined, '1 CANCELLED')],
     ['a raw gRPC UNAVAILABLE', Object.assign(new Error('14 UNAVAILABLE: connection dropped'), { code: 14 })],
     ['a failed discovery', new Error('Failed to discover after 10 attempts.')],
+    ['"Server Is Busy" (an UnknownError to the client)', new client.UnknownError(undefined, 'Could not recognize Server Is Busy')],
+    ['"Server Is Too Busy" as a raw gRPC status', Object.assign(new Error('2 UNKNOWN: Server Is Too Busy'), { code: 2 })],
+    ['"Server Is Not Ready"', new client.UnknownError(undefined, 'Server Is Not Ready')],
   ])('translates %s into the retryable EventStoreUnavailableError, keeping the cause', (_name, error) => {
     const translated = fromClientError(error);
     expect(translated).toBeInstanceOf(EventStoreUnavailableError);
@@ -117,6 +130,12 @@ describe('EventStoreDB: connection strings', () => {
     expect(clientConnectionString('kurrentdb://admin:changeit@localhost:2113?tls=false')).toBe('esdb://admin:changeit@localhost:2113?tls=false');
     expect(clientConnectionString('kurrentdb+discover://db:2113')).toBe('esdb+discover://db:2113');
     expect(() => client.EventStoreDBClient.connectionString(clientConnectionString('kurrentdb://localhost:2113?tls=false'))).not.toThrow();
+  });
+
+  it('refuses throwOnAppendFailure=false, however it is spelled: version conflicts would come back as successes', () => {
+    expect(() => clientConnectionString('esdb://admin:changeit@localhost:2113?tls=false&throwOnAppendFailure=false')).toThrow(/throwOnAppendFailure=false.*admin:\*\*\*@/);
+    expect(() => clientConnectionString('esdb://localhost:2113?Throw_On_Append_Failure=false')).toThrow(/throwOnAppendFailure/);
+    expect(clientConnectionString('esdb://localhost:2113?throwOnAppendFailure=true')).toBe('esdb://localhost:2113?throwOnAppendFailure=true');
   });
 
   it('refuses another scheme without echoing a password', () => {

@@ -56,4 +56,17 @@ describe('MongoDB read model: a pass-through to the driver', () => {
     expect(fromDriverError(duplicate)).toBe(duplicate);
     expect((fromDriverError(duplicate) as { code: number }).code).toBe(11000);
   });
+
+  it.each([
+    ['a network error', new mongodb.MongoNetworkError('connection 3 to 10.0.0.7:27017 closed')],
+    ['a server-selection timeout', new mongodb.MongoServerSelectionError('Server selection timed out after 2000 ms', { type: 'Unknown', servers: new Map(), stale: false, compatible: true, heartbeatFrequencyMS: 10000, localThresholdMS: 15 } as never)],
+  ])('names %s that bulkWrite wraps in MongoBulkWriteError as ReadModelUnavailableError', (_name, cause) => {
+    const wrapped = new mongodb.MongoBulkWriteError(cause, {} as never);
+    const translated = fromDriverError(wrapped);
+    expect(translated).toBeInstanceOf(ReadModelUnavailableError);
+    expect((translated as Error).cause).toBe(wrapped);
+    // A real write error in a bulk (a duplicate key) stays the driver's.
+    const duplicate = new mongodb.MongoBulkWriteError({ message: 'E11000 duplicate key error', code: 11000, writeErrors: [] }, {} as never);
+    expect(fromDriverError(duplicate)).toBe(duplicate);
+  });
 });

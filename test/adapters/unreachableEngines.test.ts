@@ -44,7 +44,7 @@ describe('Engines that cannot be reached, with the real clients and no server', 
     try {
       const error = await store.probe(500).then(() => null, (thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(EventStoreUnavailableError);
-      expect((error as Error).message).toMatch(/did not answer within 500 ms/);
+      expect((error as Error).message).toMatch(/did not answer .*within 500 ms/);
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       await Promise.race([store.dispose(), new Promise((resolve) => setTimeout(resolve, 1000))]);

@@ -8,7 +8,7 @@ const at = (commit: number): Position => ({ commit: BigInt(commit), prepare: Big
 function handlerLandingAt(positions: Array<Position | null>): CommandHandler {
   return {
     handle: async () => ({ events: [], state: null, position: positions.shift() ?? null }) as HandledCommand<never, never>,
-    aggregate: async () => ({ state: null as never, revision: null, lastLink: null }),
+    aggregate: async () => ({ state: null as never, revision: null, lastLink: null, replayed: false }),
   };
 }
 

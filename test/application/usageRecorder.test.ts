@@ -59,6 +59,36 @@ describe('UsageRecorder', () => {
     expect(await usesWritten(store)).toHaveLength(100);
   });
 
+  it('should split a backlog into appends EventStoreDB accepts (at most 1 MiB each), so that uses keep being written after an outage', async () => {
+    const MAX_APPEND_SIZE = 1024 * 1024;
+    const sizes: number[] = [];
+    const limited: EventStore = Object.create(store);
+    limited.appendToStream = (stream, events, options) => {
+      const size = (Array.isArray(events) ? events : [events]).reduce((total, e) => total + JSON.stringify(e.data).length + JSON.stringify(e.metadata ?? {}).length, 0);
+      sizes.push(size);
+      return size > MAX_APPEND_SIZE ? Promise.reject(new Error(`Maximum Append Size of ${MAX_APPEND_SIZE} Exceeded`)) : store.appendToStream(stream, events, options);
+    };
+    const backlog = new UsageRecorder(limited, createLogger('silent'), WINDOW, 1000, () => now);
+    for (let i = 0; i < 12_000; i += 1) backlog.record(`key-${i.toString().padStart(24, '0')}`, `account-${i % 50}`, now);
+    await backlog.flush();
+    expect(new Set((await usesWritten(store)).map((use) => use.keyId)).size).toBe(12_000);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_APPEND_SIZE / 2);
+  });
+
+  it('should keep the chunks already written when a later one fails, and write only the rest at the next flush', async () => {
+    const failing: EventStore = Object.create(store);
+    let appends = 0;
+    failing.appendToStream = (...args) => (++appends === 2 ? Promise.reject(new Error('store down')) : store.appendToStream(...args));
+    const small = new UsageRecorder(failing, createLogger('silent'), WINDOW, 1000, () => now, 200);
+    for (let i = 0; i < 6; i += 1) small.record(`k${i}`, 'a', now);
+    await small.flush();
+    const first = (await usesWritten(store)).map((use) => use.keyId);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(6);
+    await small.flush();
+    expect((await usesWritten(store)).map((use) => use.keyId).sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+  });
+
   it('should keep uses whose write failed and write them at the next flush', async () => {
     const failing: EventStore = Object.create(store);
     let fail = true;

@@ -92,7 +92,21 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
         await applyBatch(database, [replayed]);
         expect(await database.collection<AccountDocument>(COLLECTIONS.accounts).findOne({ _id: accountId })).toEqual({ _id: accountId, limit: 7, revision: 3 });
         const { commit, prepare } = replayed.position;
-        expect(await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID })).toEqual({ _id: CHECKPOINT_ID, commit: String(commit), prepare: String(prepare) });
+        expect(await database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID })).toMatchObject({ _id: CHECKPOINT_ID, commit: String(commit), prepare: String(prepare) });
+      });
+
+      it('never moves the shared checkpoint back: an instance applying older events leaves a newer checkpoint where it is', async () => {
+        const checkpoint = () => database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID });
+        const older = { ...used([['k1', minute(1)]]), position: { commit: 9_000n, prepare: 9_000n } };
+        const newer = { ...used([['k1', minute(2)]]), position: { commit: 10_000n, prepare: 9_990n } };
+        await applyBatch(database, [newer]);
+        await applyBatch(database, [older]); // a second instance, behind this one
+        expect(await checkpoint()).toMatchObject({ commit: '10000', prepare: '9990' });
+        // Decimal strings of different lengths compare as numbers, not as text ('9000' > '10000').
+        const further = { ...used([['k1', minute(3)]]), position: { commit: 123_456_789_012n, prepare: 123_456_789_000n } };
+        await applyBatch(database, [further]);
+        expect(await checkpoint()).toMatchObject({ commit: '123456789012', prepare: '123456789000' });
+        expect(await database.collection(COLLECTIONS.checkpoints).countDocuments({})).toBe(1);
       });
       it('keeps every live hash of a rotated key in step (updateMany over the key\'s index entries)', async () => {
         const rotated = keyEvent('rot', 1, 'ApiKeyRotated', {

@@ -4,6 +4,7 @@ import {
   ANY,
   BACKWARDS,
   END,
+  EventIdInUseError,
   NO_STREAM,
   STREAM_EXISTS,
   StreamNotFoundError,
@@ -120,6 +121,53 @@ export function eventStoreContract(adapterName: string, open: () => Promise<Even
         expect(again.nextExpectedRevision).toBe(first.nextExpectedRevision);
         const read = await collect(store.readStream(stream('e')));
         expect(read.map((e) => e.id)).toEqual(events.map((e) => e.id));
+      });
+    });
+
+    describe('appendToStream repeated (a retry after an unclear failure)', () => {
+      it('answers a repeat at a revision with the first write\'s result, the last event\'s revision and position, even after later appends', async () => {
+        await store.appendToStream(stream('i'), event('Created'), { expectedRevision: NO_STREAM });
+        const batch = [event('Rotated'), event('Renamed')];
+        const written = await store.appendToStream(stream('i'), batch, { expectedRevision: 0n });
+        await store.appendToStream(stream('i'), event('Later'), { expectedRevision: 2n });
+        const repeated = await store.appendToStream(stream('i'), batch, { expectedRevision: 0n });
+        expect(repeated.nextExpectedRevision).toBe(2n);
+        const stored = await collect(store.readStream(stream('i')));
+        expect(stored.map((e) => e.type)).toEqual(['Created', 'Rotated', 'Renamed', 'Later']);
+        // The position is the last event's, as a first write's is: read-your-writes waits for it.
+        expect(repeated.position).toEqual(written.position);
+        expect(comparePositions(repeated.position as Position, (stored[2] as RecordedEvent).position)).toBe(0);
+      });
+
+      it('checks every id: a batch whose first event is there but not the rest is WrongExpectedVersionError and writes nothing', async () => {
+        await store.appendToStream(stream('j'), event('Created'), { expectedRevision: NO_STREAM });
+        const rotated = event('Rotated');
+        await store.appendToStream(stream('j'), [rotated, event('Renamed')], { expectedRevision: 0n });
+        const partial = await rejection(store.appendToStream(stream('j'), [rotated, event('Other')], { expectedRevision: 0n }));
+        expect(partial).toBeInstanceOf(WrongExpectedVersionError);
+        expect(partial).toMatchObject({ expectedVersion: 0n, actualVersion: 2n });
+        const longer = await rejection(store.appendToStream(stream('j'), [rotated, event('Renamed'), event('Extra')], { expectedRevision: 0n }));
+        expect(longer).toBeInstanceOf(WrongExpectedVersionError);
+        expect((await collect(store.readStream(stream('j')))).map((e) => e.type)).toEqual(['Created', 'Rotated', 'Renamed']);
+      });
+
+      it('respects the expected revision on a repeat: the same ids where that revision does not put them are WrongExpectedVersionError', async () => {
+        const created = event('Created');
+        await store.appendToStream(stream('k'), created, { expectedRevision: NO_STREAM });
+        await store.appendToStream(stream('k'), event('Renamed'), { expectedRevision: 0n });
+        const elsewhere = await rejection(store.appendToStream(stream('k'), created, { expectedRevision: 0n }));
+        expect(elsewhere).toBeInstanceOf(WrongExpectedVersionError);
+        expect(elsewhere).toMatchObject({ expectedVersion: 0n, actualVersion: 1n });
+        expect(await collect(store.readStream(stream('k')))).toHaveLength(2);
+      });
+
+      it('never answers a raw driver error for an id another stream holds, and leaves that stream alone', async () => {
+        const shared = event('Created');
+        await store.appendToStream(stream('l'), shared, { expectedRevision: NO_STREAM });
+        const outcome = await store.appendToStream(stream('m'), shared, { expectedRevision: NO_STREAM }).then(() => 'appended', (error: unknown) => error);
+        // EventStoreDB appends it (ids are not unique across streams); the embedded log refuses it by name.
+        if (outcome !== 'appended') expect(outcome).toBeInstanceOf(EventIdInUseError);
+        expect((await collect(store.readStream(stream('l')))).map((e) => e.id)).toEqual([shared.id]);
       });
     });
 

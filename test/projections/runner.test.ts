@@ -50,6 +50,17 @@ describe('ProjectionRunner', () => {
     await store.dispose();
   });
 
+  it('should find its newest event behind any number of other applications\' events in $all before saying it caught up', async () => {
+    const { keyId } = await appendKey(store, 1);
+    for (let i = 0; i < 12; i += 1) {
+      await store.appendToStream(`$stats-${i}`, Array.from({ length: 1000 }, () => jsonEvent({ type: '$statsCollected', data: {} })));
+    }
+    const database = new InProcessDatabase();
+    const { runner } = await startRunner(database);
+    await runner.caughtUp;
+    expect(await keyDoc(database, keyId)).toMatchObject({ name: 'name 1', version: 2 });
+  });
+
   it('should catch up with the log present at start before saying so', async () => {
     const { keyId } = await appendKey(store, 3);
     const database = new InProcessDatabase();

@@ -18,6 +18,8 @@ import { redactCredentials } from '../redactCredentials';
 /** gRPC status codes that mean "the server could not be reached or did not answer in time". */
 const UNREACHABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
 
+const SERVER_OVERLOADED = /server is (too )?busy|server is not ready/i;
+
 /** The client's error → the port's error; anything the port has no name for passes through unchanged. */
 export function fromClientError(error: unknown): unknown {
   if (error instanceof client.WrongExpectedVersionError) {
@@ -31,6 +33,11 @@ export function fromClientError(error: unknown): unknown {
     error instanceof client.CancelledError ||
     error instanceof client.NotLeaderError
   ) {
+    return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, { cause: error });
+  }
+  // The server sheds load with "Server Is (Too) Busy" and answers "Server Is Not Ready" while it starts
+  // or elects a leader; the client has no class for either and reports an UnknownError.
+  if (error instanceof Error && SERVER_OVERLOADED.test(error.message)) {
     return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, { cause: error });
   }
   // Errors the client did not convert: raw gRPC ones and failed connections (discovery, DNS).
@@ -64,11 +71,22 @@ export async function translatingErrors<T>(run: () => Promise<T>): Promise<T> {
 export const toClientEvent = (event: EventData): ClientEventData =>
   client.jsonEvent({ id: event.id, type: event.type, data: event.data, ...(event.metadata ? { metadata: event.metadata } : {}) });
 
-export const fromClientAppendResult = (result: ClientAppendResult): AppendResult => ({
-  success: true,
-  nextExpectedRevision: result.nextExpectedRevision,
-  ...(result.position ? { position: { commit: result.position.commit, prepare: result.position.prepare } } : {}),
-});
+/**
+ * The client's append result → the port's. With `throwOnAppendFailure=false` the client reports a
+ * wrong expected revision as `success: false` instead of throwing: that is the port's
+ * WrongExpectedVersionError too (connections refuse the option; this is the second line).
+ */
+export function fromClientAppendResult(result: ClientAppendResult, streamName: string, expected: AppendExpectedRevision): AppendResult {
+  if (!result.success) {
+    const actual = result.nextExpectedRevision;
+    throw new WrongExpectedVersionError(streamName, expected, actual < 0n ? NO_STREAM : actual);
+  }
+  return {
+    success: true,
+    nextExpectedRevision: result.nextExpectedRevision,
+    ...(result.position ? { position: { commit: result.position.commit, prepare: result.position.prepare } } : {}),
+  };
+}
 
 /**
  * Servers before 22.6 send no position for events read from a stream; the read's commit position
@@ -114,5 +132,21 @@ export const toClientFilter = (filter: SubscriptionFilter): ClientFilter =>
 export function clientConnectionString(url: string): string {
   const renamed = url.replace(/^kurrentdb(\+discover)?:\/\//i, (_match, discover: string | undefined) => `esdb${discover ?? ''}://`);
   if (!/^esdb(\+discover)?:\/\//i.test(renamed)) throw new Error(`EVENTSTORE_URL must start with esdb:// or esdb+discover://, got ${redactCredentials(url)}`);
+  // With it the client reports a wrong expected revision as a successful result: a lost write waiting to happen.
+  if (connectionOptions(renamed).get('throwonappendfailure') === 'false') throw new Error(`EVENTSTORE_URL must not set throwOnAppendFailure=false: keyhub relies on version conflicts being errors (${redactCredentials(url)})`);
   return renamed;
+}
+
+/** The connection string's options, keys flattened the way the client reads them (case and `_`/`-` ignored). */
+function connectionOptions(url: string): Map<string, string> {
+  const query = url.split('?')[1] ?? '';
+  return new Map(
+    query
+      .split('&')
+      .filter(Boolean)
+      .map((pair) => {
+        const [key = '', value = ''] = pair.split('=');
+        return [key.trim().toLowerCase().replace(/[_-]/g, ''), value] as const;
+      }),
+  );
 }

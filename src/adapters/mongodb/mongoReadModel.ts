@@ -27,15 +27,20 @@ export const MONGO_CLIENT_OPTIONS: MongoClientOptions = {
   appName: 'keyhub',
 };
 
-/** The driver's "cannot reach the server" errors → the port's ReadModelUnavailableError; the rest (11000 included) as they are. */
+const isUnreachable = (error: unknown): error is Error =>
+  error instanceof mongodb.MongoServerSelectionError ||
+  error instanceof mongodb.MongoNetworkError ||
+  error instanceof mongodb.MongoNotConnectedError ||
+  error instanceof mongodb.MongoTopologyClosedError;
+
+/**
+ * The driver's "cannot reach the server" errors → the port's ReadModelUnavailableError; the rest
+ * (11000 included) as they are. bulkWrite wraps whatever stopped it in a MongoBulkWriteError and
+ * keeps the original as `errorResponse`: a network or server-selection failure there is one too.
+ */
 export function fromDriverError(error: unknown): unknown {
-  if (
-    error instanceof mongodb.MongoServerSelectionError ||
-    error instanceof mongodb.MongoNetworkError ||
-    error instanceof mongodb.MongoNotConnectedError ||
-    error instanceof mongodb.MongoTopologyClosedError
-  ) {
-    return new ReadModelUnavailableError(`MongoDB is unavailable: ${error.message}`, { cause: error });
+  if (isUnreachable(error) || (error instanceof mongodb.MongoBulkWriteError && isUnreachable(error.errorResponse))) {
+    return new ReadModelUnavailableError(`MongoDB is unavailable: ${(error as Error).message}`, { cause: error });
   }
   return error;
 }

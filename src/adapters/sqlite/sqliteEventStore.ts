@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { StartupError } from '../../startupError';
 import type {
   AllStreamSubscription,
+  AppendExpectedRevision,
   AppendResult,
   AppendToStreamOptions,
   EventData,
@@ -17,7 +18,7 @@ import type {
   ResolvedEvent,
   SubscribeToAllOptions,
 } from '../../ports/eventStore';
-import { ANY, BACKWARDS, END, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
+import { ANY, BACKWARDS, END, EventIdInUseError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
 
 export class CorruptLogError extends StartupError {
   constructor(file: string, problems: readonly string[]) {
@@ -86,7 +87,7 @@ export class SqliteEventStore implements EventStore {
     this.appended.setMaxListeners(0);
     this.statements = {
       streamRevision: this.db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
-      eventById: this.db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
+      eventById: this.db.prepare<[string], { id: string; stream: string; revision: number; position: number }>('SELECT id, stream, revision, position FROM events WHERE id = ?'),
       insert: this.db.prepare('INSERT INTO events (stream, revision, id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       readForwards: this.db.prepare<[string, number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`).raw(true),
       readBackwards: this.db.prepare<[string, number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw(true),
@@ -160,26 +161,25 @@ export class SqliteEventStore implements EventStore {
     return this.appendInSavepoint(streamName, batch, expected);
   }
 
-  private appendRows(streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']): AppendResult {
+  private appendRows(streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision'] = ANY): AppendResult {
     const current = this.statements.streamRevision.get(streamName)?.revision ?? null;
-    // Appending events that are already there (same ids, same stream) is idempotent, as in EventStoreDB.
-    const first = batch[0];
-    const existing = first ? this.statements.eventById.get(first.id) : undefined;
-    if (existing && existing.stream === streamName) {
-      const position = BigInt(existing.position);
-      return { success: true, nextExpectedRevision: BigInt(existing.revision + batch.length - 1), position: { commit: position, prepare: position } };
-    }
     const matches =
       expected === ANY ||
       (expected === NO_STREAM && current === null) ||
       (expected === STREAM_EXISTS && current !== null) ||
       (typeof expected === 'bigint' && current !== null && BigInt(current) === expected);
-    if (!matches) throw new WrongExpectedVersionError(streamName, expected ?? ANY, current === null ? NO_STREAM : BigInt(current));
+    // As on the server: an exact expectation that holds appends; otherwise the batch may be a repeat.
+    const mayRepeat = expected === ANY || expected === STREAM_EXISTS || !matches;
+    const repeated = mayRepeat ? this.repeatedAppend(streamName, batch, expected, current) : null;
+    if (repeated) return repeated;
+    if (!matches) throw new WrongExpectedVersionError(streamName, expected, current === null ? NO_STREAM : BigInt(current));
     let revision = current ?? -1;
     let position = 0;
     const created = Date.now();
     for (const event of batch) {
       revision += 1;
+      // Ids are unique in this log (EventStoreDB would append): a clean error, and the savepoint undoes the batch.
+      if (this.statements.eventById.get(event.id) || batch.filter((other) => other.id === event.id).length > 1) throw new EventIdInUseError(streamName, event.id);
       const info = this.statements.insert.run(
         streamName,
         revision,
@@ -193,6 +193,27 @@ export class SqliteEventStore implements EventStore {
     }
     const at = BigInt(position);
     return { success: true, nextExpectedRevision: BigInt(revision), position: { commit: at, prepare: at } };
+  }
+
+  /**
+   * EventStoreDB's idempotency, checked when the expectation does not simply hold (or is ANY /
+   * STREAM_EXISTS): an append whose events (every id, in order) are already the stream's events
+   * where the expected revision puts them (where its first id is, for ANY) is a repeat, answered like the first
+   * write (the last event's revision and position) and writing nothing. When only some of them are
+   * there, or they are elsewhere in the stream, it is a WrongExpectedVersionError, as on the server.
+   */
+  private repeatedAppend(streamName: string, batch: EventData[], expected: AppendExpectedRevision, current: number | null): AppendResult | null {
+    const first = batch[0];
+    const existing = first ? this.statements.eventById.get(first.id) : undefined;
+    if (!existing) return null;
+    if (existing.stream !== streamName) throw new EventIdInUseError(streamName, existing.id);
+    const start = typeof expected === 'bigint' ? Number(expected) + 1 : expected === NO_STREAM ? 0 : existing.revision;
+    const stored = this.statements.readForwards.all(streamName, start, batch.length);
+    const repeated = stored.length === batch.length && stored.every((row, i) => row[3] === batch[i]?.id);
+    if (!repeated) throw new WrongExpectedVersionError(streamName, expected, current === null ? NO_STREAM : BigInt(current));
+    const last = stored[stored.length - 1] as EventRow;
+    const at = BigInt(last[0]);
+    return { success: true, nextExpectedRevision: BigInt(last[2]), position: { commit: at, prepare: at } };
   }
 
   async *readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<ResolvedEvent> {
@@ -211,7 +232,7 @@ export class SqliteEventStore implements EventStore {
     const backwards = options.direction === BACKWARDS;
     const from = options.fromPosition ?? (backwards ? END : 'start');
     let remaining = options.maxCount === undefined ? Infinity : Number(options.maxCount);
-    // Forwards reads start after the position (exclusive), backwards reads before it.
+    // Both directions include the event at the position itself, as EventStoreDB's forward reads do (callers that resume drop it).
     let cursor = from === 'start' ? 0 : from === END ? Number.MAX_SAFE_INTEGER : Number(from.commit) - (backwards ? -1 : 1);
     while (remaining > 0) {
       const batch = Math.min(remaining, SUBSCRIPTION_BATCH);
