@@ -20,6 +20,7 @@ import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
 import { mountForwardAuth } from './http/forwardAuth';
+import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 import type { KeyIndexDocument } from '../projections/readModel';
 import { COLLECTIONS } from '../projections/readModel';
@@ -73,13 +74,14 @@ export async function openEngines(config: Config): Promise<Engines> {
 const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000, 15_000];
 
 /** Runs `connect` until it succeeds, waiting longer after each failure; gives up only when `signal` aborts. */
-async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, signal: AbortSignal): Promise<boolean> {
+async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, signal: AbortSignal, lifecycle: Lifecycle): Promise<boolean> {
   for (let attempt = 0; !signal.aborted; attempt += 1) {
     try {
       await connect();
       return true;
     } catch (error) {
       const retryInMs = CONNECT_RETRY_DELAYS_MS[Math.min(attempt, CONNECT_RETRY_DELAYS_MS.length - 1)] as number;
+      lifecycle.unavailable(`cannot reach the engines (${(error as Error).message})`);
       logger.warn({ err: error, attempt: attempt + 1, retryInMs }, `cannot reach the engines (${(error as Error).message}); /readyz answers 503, retrying in ${retryInMs / 1000} s`);
       if (signal.aborted) break;
       await new Promise<void>((resolve) => {
@@ -138,16 +140,17 @@ export async function startKeyhub(
     leakReports: new LeakReportLimiter(config.LEAK_REPORTS_PER_MINUTE),
   };
 
-  let ready = false;
+  const lifecycle = new Lifecycle(() => (runner.healthy ? null : 'the read model lost the event store or fell behind it; catching up once the engines answer'));
   const http = await createHttpApp({
     schema: await buildKeyhubSchema(pubSub),
     services,
     authenticator: jwt,
     logger,
-    isReady: () => ready && runner.healthy,
+    lifecycle,
+    production: config.production,
     trustProxy: config.TRUST_PROXY,
     webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
-    routes: (app) => mountForwardAuth(app, { verifier: services.verifier, isReady: () => ready && runner.healthy, gatewayToken: config.FORWARD_AUTH_TOKEN }),
+    routes: (router) => mountForwardAuth(router, { verifier: services.verifier, isReady: () => lifecycle.serving, gatewayToken: config.FORWARD_AUTH_TOKEN }),
   });
 
   const startedAt = Date.now();
@@ -155,12 +158,12 @@ export async function startKeyhub(
   const engineLine = `event store: ${engines.names.eventStore}; read model: ${engines.names.readModel}`;
   // Connect (retrying while an engine is down), catch the read model up with the log, then report ready.
   const bringUp = async (): Promise<void> => {
-    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal);
+    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal, lifecycle);
     if (!connected) return;
     usage.start();
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([runner.caughtUp, aborted]);
-    ready = !stopping.signal.aborted;
+    if (!stopping.signal.aborted) lifecycle.ready();
   };
   let url: string;
   let startingUp: Promise<void> = Promise.resolve();
@@ -169,7 +172,7 @@ export async function startKeyhub(
     url = await http.listen(config.PORT, config.HOST);
     logger.info({ url, eventStore: engines.names.eventStore, readModel: engines.names.readModel }, `keyhub listening on ${url} (${engineLine}); not ready until the engines answer`);
     startingUp = bringUp().then(() => {
-      if (ready) logger.info({ url, startupMs: Date.now() - startedAt }, `keyhub ready on ${url}`);
+      if (lifecycle.current.status === 'ready') logger.info({ url, startupMs: Date.now() - startedAt }, `keyhub ready on ${url}`);
     });
   } else {
     await bringUp();
@@ -183,6 +186,7 @@ export async function startKeyhub(
     jwt,
     engines,
     stop: async () => {
+      lifecycle.stopping();
       stopping.abort();
       await http.stop();
       await startingUp;

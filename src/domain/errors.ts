@@ -2,7 +2,8 @@
  * The product's error taxonomy. Domain code throws these; exactly one boundary
  * (src/graphql/errors.ts) maps them to GraphQL `extensions.code`.
  */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
+export const DOMAIN_ERROR_CODES = ['BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'QUOTA_EXCEEDED', 'FORBIDDEN', 'UNAUTHENTICATED', 'RATE_LIMITED'] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
 export class DomainError extends Error {
   constructor(

@@ -1,76 +1,142 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
 import { ReadModelUnavailableError } from '../application/ports/collection';
 import { EventStoreUnavailableError } from '../application/ports/eventStore';
-import { DomainError } from '../domain/errors';
+import type { DomainErrorCode } from '../domain/errors';
+import { DOMAIN_ERROR_CODES, DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLContext } from './context';
 
-/** Codes clients may see; anything else is masked. */
-const PUBLIC_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'QUOTA_EXCEEDED',
-  'SERVICE_UNAVAILABLE',
-  // Apollo's own, for requests that are not valid GraphQL
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
+/** The service's own codes beside the domain's: an engine is down, an operation exceeds the limits, a masked failure. */
+const SERVICE_CODES = ['SERVICE_UNAVAILABLE', 'QUERY_TOO_COMPLEX', 'INTERNAL_SERVER_ERROR'] as const;
+type ServiceCode = (typeof SERVICE_CODES)[number];
 
-export const toGraphQLError = (error: DomainError): GraphQLError =>
-  new GraphQLError(error.message, { extensions: { code: error.code, ...(error.field ? { field: error.field } : {}) } });
+/** Every code a client may see: the domain's taxonomy, the service's own, and Apollo's for requests that are not valid GraphQL. */
+export type PublicCode = DomainErrorCode | ServiceCode | `${ApolloServerErrorCode}`;
+const PUBLIC_CODES: ReadonlySet<string> = new Set<string>([...DOMAIN_ERROR_CODES, ...SERVICE_CODES, ...Object.values(ApolloServerErrorCode)]);
+const MASKED_CODE: PublicCode = 'INTERNAL_SERVER_ERROR';
 
-/** Whether a client may see this error as it is: a domain error, or one of the public codes. */
-function isPublic(original: unknown, formattedCode: unknown): boolean {
-  return original instanceof DomainError || (typeof formattedCode === 'string' && PUBLIC_CODES.has(formattedCode));
+/** The HTTP status of a request refused as a whole with this code (errors inside a GraphQL response keep 200). */
+export const HTTP_STATUS_OF: Record<PublicCode, number> = {
+  BAD_USER_INPUT: 400,
+  BAD_REQUEST: 400,
+  QUERY_TOO_COMPLEX: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  PERSISTED_QUERY_NOT_FOUND: 200,
+  PERSISTED_QUERY_NOT_SUPPORTED: 200,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  QUOTA_EXCEEDED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  INTERNAL_SERVER_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+export interface PublicExtensions {
+  code: PublicCode;
+  /** The offending input field, for BAD_USER_INPUT. */
+  field?: string;
+  /** With RATE_LIMITED: when to try again. */
+  retryAfterSeconds?: number;
 }
 
 /**
- * The one boundary where errors become what clients see: domain errors keep their code (and
- * field); errors a client caused keep Apollo's code; everything else reaches the client as a bare
- * INTERNAL_SERVER_ERROR, with no message, stack or internals (the plugin below logs it).
+ * A coded error raised by a transport or a limit rather than the domain (not ready, body too large,
+ * no such route, too many subscriptions, an operation over the limits, authentication refused).
+ * A GraphQLError, so Apollo and graphql-ws can carry it; `extensions.http` gives Apollo the status
+ * when it refuses the whole request.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
-  if (original instanceof DomainError) {
-    return {
-      message: original.message,
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+export class PublicError extends GraphQLError {
+  readonly publicExtensions: PublicExtensions;
+
+  constructor(code: PublicCode, message: string, options: { field?: string | undefined; retryAfterSeconds?: number | undefined } = {}) {
+    const publicExtensions: PublicExtensions = {
+      code,
+      ...(options.field ? { field: options.field } : {}),
+      ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
     };
+    super(message, { extensions: { ...publicExtensions, http: { status: HTTP_STATUS_OF[code] } } });
+    this.name = 'PublicError';
+    this.publicExtensions = publicExtensions;
   }
+
+  get status(): number {
+    return HTTP_STATUS_OF[this.publicExtensions.code];
+  }
+
+  /** What graphql-ws sends of it: no `http` (that is for Apollo alone). */
+  override toJSON(): GraphQLFormattedError {
+    return { ...super.toJSON(), extensions: { ...this.publicExtensions } };
+  }
+}
+
+/**
+ * What a client may know of an error, or null when it must be masked: domain errors keep their code
+ * (and field), an unreachable engine is the retryable SERVICE_UNAVAILABLE, a PublicError is itself
+ * (also when Apollo wrapped it as a validation error).
+ */
+export function publicErrorOf(error: unknown): PublicError | null {
+  const original = unwrapResolverError(error);
+  if (original instanceof PublicError) return original;
+  if (original instanceof GraphQLError && original.originalError instanceof PublicError) return original.originalError;
+  if (original instanceof DomainError) return new PublicError(original.code, original.message, { field: original.field });
   if (original instanceof EventStoreUnavailableError || original instanceof ReadModelUnavailableError) {
     // Retryable: an append is atomic, so an event store that failed wrote all of the change or none of it.
     const engine = original instanceof EventStoreUnavailableError ? 'the event store' : 'the read model';
-    return { message: `${engine} is unavailable; retry shortly`, ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'SERVICE_UNAVAILABLE' } };
+    return new PublicError('SERVICE_UNAVAILABLE', `${engine} is unavailable; retry shortly`);
   }
-  if (isPublic(original, formatted.extensions?.['code'])) {
-    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-    return { ...formatted, extensions };
-  }
-  return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  return null;
 }
 
-/** Logs every error that formatError masks, with the request id the client got in `x-request-id`. */
+/** Whether a formatted error is one clients may see as it is (Apollo's own codes for invalid requests). */
+const hasPublicCode = (formatted: GraphQLFormattedError): boolean => {
+  const code = formatted.extensions?.['code'];
+  return typeof code === 'string' && code !== MASKED_CODE && PUBLIC_CODES.has(code);
+};
+
+/** graphql-js's "Did you mean …?" hints name fields and types: in production they are left out (schema discovery without introspection). */
+const withoutSuggestions = (message: string): string => message.replace(/ Did you mean [^?]*\?/g, '');
+
+/**
+ * The one boundary where errors become what clients see, over HTTP and graphql-ws alike: public
+ * errors keep their code (and field); errors a client caused keep Apollo's code; everything else
+ * reaches the client as a bare INTERNAL_SERVER_ERROR, with no message, stack or internals (the
+ * plugin below logs it).
+ */
+export function errorFormatter(options: { hideSuggestions: boolean }): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  const message = options.hideSuggestions ? withoutSuggestions : (text: string) => text;
+  const where = (formatted: GraphQLFormattedError) => ({ ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) });
+  return (formatted, error) => {
+    const known = publicErrorOf(error);
+    if (known) return { message: message(known.message), ...where(formatted), extensions: { ...known.publicExtensions } };
+    if (hasPublicCode(formatted)) {
+      const { stacktrace: _stacktrace, http: _http, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, message: message(formatted.message), extensions };
+    }
+    return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: MASKED_CODE } };
+  };
+}
+
+export const formatError = errorFormatter({ hideSuggestions: false });
+
+/** Whether the boundary masks this error (and it must be logged). */
+export const isMasked = (error: unknown): boolean => formatError(error instanceof GraphQLError ? error.toJSON() : { message: '' }, error).extensions?.['code'] === MASKED_CODE;
+
+/** Logs every error that the boundary masks, with the request id the client got in `x-request-id` (anonymous requests included). */
 export function logUnexpectedErrors(logger: Logger): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
         async didEncounterErrors({ contextValue, errors }) {
           for (const error of errors) {
-            const original = unwrapResolverError(error);
-            if (isPublic(original, error.extensions?.['code'])) continue;
-            logger.error({ err: original, path: error.path, requestId: contextValue?.caller?.requestId }, 'unexpected error while serving a request');
+            if (!isMasked(error)) continue;
+            logger.error({ err: unwrapResolverError(error), path: error.path, requestId: contextValue?.requestId }, 'unexpected error while serving a request');
           }
         },
       };

@@ -1,5 +1,6 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { WebSocket } from 'ws';
+import { PublicError } from '../graphql/errors';
 
 /** Close codes of keyhub's own, in the 4000–4999 range applications may use, apart from graphql-ws's. */
 export const CLOSE_TOKEN_EXPIRED = 4401; // graphql-ws's "Unauthorized": the client needs a fresh token
@@ -28,5 +29,5 @@ export function closeWhenTokenExpires(socket: WebSocket, expiresAtMs: number | u
 /** graphql-ws's onSubscribe answer once a connection holds its maximum of subscriptions (the new one counted). */
 export function subscriptionLimitErrors(activeSubscriptions: number, maxSubscriptions: number): GraphQLError[] | undefined {
   if (activeSubscriptions <= maxSubscriptions) return undefined;
-  return [new GraphQLError(`a connection may hold at most ${maxSubscriptions} subscriptions; complete one first`, { extensions: { code: 'RATE_LIMITED' } })];
+  return [new PublicError('RATE_LIMITED', `a connection may hold at most ${maxSubscriptions} subscriptions; complete one first`)];
 }

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import express from 'express';
 import type { GraphQLSchema } from 'graphql';
-import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../application/caller';
@@ -16,21 +13,25 @@ import { DomainError } from '../domain/errors';
 import { isAnonymousRequest } from '../graphql/anonymousOperations';
 import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
-import { formatError, logUnexpectedErrors } from '../graphql/errors';
+import { PublicError, errorFormatter, logUnexpectedErrors } from '../graphql/errors';
+import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
-import { GRAPHQL_PATH, graphqlHttpHandler, isGraphQLRequest } from './graphqlHttp';
+import { GRAPHQL_PATH, graphqlHttpHandler } from './graphqlHttp';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
+import { Router, sendJson } from './router';
 
 export interface HttpDependencies {
   schema: GraphQLSchema;
   services: Services;
   authenticator: JwtAuthenticator;
   logger: Logger;
-  /** True once the read model has caught up with the log and the engines answer. */
-  isReady: () => boolean;
-  /** Extra routes (e.g. forward-auth) mounted before /graphql. */
-  routes?: (app: express.Express) => void;
+  /** The service's state: /readyz reports it, /graphql serves only while it allows. */
+  lifecycle: Lifecycle;
+  /** Extra routes (forward auth; later the console, metrics), tried after /graphql, /healthz and /readyz. */
+  routes?: (router: Router) => void;
+  /** Production: no introspection, no field suggestions in error messages. */
+  production?: boolean;
   /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
   trustProxy?: string | undefined;
   /** graphql-ws: ping interval (a pong must come within it), and subscriptions per connection. */
@@ -47,17 +48,20 @@ export interface HttpApp {
 const requestIdOf = (header: string | string[] | undefined): string =>
   typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 
-/** One HTTP server: POST /graphql (Apollo), graphql-ws on the same path, /healthz and /readyz. */
+/**
+ * One HTTP server, one router: /graphql over HTTP (Apollo) and graphql-ws (upgrades on the same
+ * path), /healthz, /readyz, and the routes the composition root adds.
+ */
 export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
-  const { schema, services, authenticator, logger } = deps;
-  const app = express();
-  app.disable('x-powered-by');
+  const { schema, services, authenticator, logger, lifecycle } = deps;
   const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
-  // HTTP requests to /graphql go to Apollo without express around them (see graphqlHttp.ts); the rest to express.
-  let graphqlHttp: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
-  const server = createServer((req, res) => (graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : app(req, res)));
+  const formatError = errorFormatter({ hideSuggestions: deps.production === true });
+  const router = new Router((error) => logger.error({ err: error }, 'unexpected error in the HTTP layer'));
+  const server = createServer(router.handle);
+  server.on('upgrade', router.handleUpgrade);
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const wsServer = new WebSocketServer({ noServer: true });
+  router.upgrade({ path: GRAPHQL_PATH }, (req, socket, head) => wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req)));
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
     {
       schema,
@@ -91,6 +95,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    introspection: deps.production !== true,
     // main.ts owns shutdown (drain, flush uses, close the store); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     plugins: [
@@ -104,9 +109,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   await apollo.start();
 
   const clientAddress = clientAddressOf(deps.trustProxy);
-  graphqlHttp = graphqlHttpHandler(apollo, {
-    isReady: deps.isReady,
-    onError: (error) => logger.error({ err: error }, 'unexpected error in the GraphQL HTTP handler'),
+  const graphqlHttp = graphqlHttpHandler(apollo, {
+    serving: () => lifecycle.serving,
     context: async (req, res, body) => {
       const requestId = requestIdOf(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
@@ -116,20 +120,19 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       try {
         return createContext(await authenticator.authenticate(req.headers.authorization, requestId), services, transport);
       } catch (error) {
-        const message = error instanceof DomainError ? error.message : 'authentication failed';
-        throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        throw new PublicError('UNAUTHENTICATED', error instanceof DomainError ? error.message : 'authentication failed');
       }
     },
   });
 
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
-  deps.routes?.(app);
-  // Express parses no bodies (GraphQL is served before it); anything a route throws is masked, never a stack page.
-  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    logger.error({ err: error }, 'unexpected error in the HTTP layer');
-    res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-  });
+  router
+    .route({ path: GRAPHQL_PATH }, graphqlHttp)
+    .route({ path: '/healthz', methods: ['GET'] }, (_req, res) => sendJson(res, 200, { status: 'ok' }))
+    .route({ path: '/readyz', methods: ['GET'] }, (_req, res) => {
+      const state = lifecycle.current;
+      sendJson(res, state.status === 'ready' ? 200 : 503, { ready: state.status === 'ready', ...state });
+    });
+  deps.routes?.(router);
 
   return {
     server,
