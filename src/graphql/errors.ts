@@ -125,6 +125,13 @@ export function errorFormatter(options: { hideSuggestions: boolean }): (formatte
 
 export const formatError = errorFormatter({ hideSuggestions: false });
 
+/** An error as `format` lets clients see it, for transports that send GraphQLErrors themselves (graphql-ws's onSubscribe). */
+export function formattedAsPublic(format: ReturnType<typeof errorFormatter>, error: GraphQLError): PublicError {
+  const formatted = format(error.toJSON(), error);
+  const extensions = (formatted.extensions ?? {}) as Partial<PublicExtensions>;
+  return new PublicError(extensions.code ?? MASKED_CODE, formatted.message, { field: extensions.field, retryAfterSeconds: extensions.retryAfterSeconds });
+}
+
 /** Whether the boundary masks this error (and it must be logged). */
 export const isMasked = (error: unknown): boolean => formatError(error instanceof GraphQLError ? error.toJSON() : { message: '' }, error).extensions?.['code'] === MASKED_CODE;
 

@@ -13,7 +13,8 @@ import { DomainError } from '../domain/errors';
 import { isAnonymousRequest } from '../graphql/anonymousOperations';
 import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
-import { PublicError, errorFormatter, logUnexpectedErrors } from '../graphql/errors';
+import { PublicError, errorFormatter, formattedAsPublic, logUnexpectedErrors } from '../graphql/errors';
+import { OPERATION_LIMITS, checkOperation, operationCostPlugin, operationRules } from '../graphql/operationLimits';
 import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
@@ -55,7 +56,9 @@ const requestIdOf = (header: string | string[] | undefined): string =>
 export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const { schema, services, authenticator, logger, lifecycle } = deps;
   const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
-  const formatError = errorFormatter({ hideSuggestions: deps.production === true });
+  const production = deps.production === true;
+  const formatError = errorFormatter({ hideSuggestions: production });
+  const rules = operationRules({ production });
   const router = new Router((error) => logger.error({ err: error }, 'unexpected error in the HTTP layer'));
   const server = createServer(router.handle);
   server.on('upgrade', router.handleUpgrade);
@@ -75,7 +78,14 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         closeWhenTokenExpires(ctx.extra.socket, ctx.extra.caller.expiresAtMs);
         return true;
       },
-      onSubscribe: (ctx) => subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions),
+      // The same limits as over HTTP (Apollo's parse options, validation rules and cost plugin below), before anything runs.
+      onSubscribe: (ctx, _id, payload) => {
+        const limited = subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions);
+        if (limited) return limited;
+        const checked = checkOperation(schema, rules, payload);
+        if ('errors' in checked) return checked.errors.map((error) => formattedAsPublic(formatError, error));
+        return { schema, document: checked.document, variableValues: payload.variables, operationName: payload.operationName };
+      },
       // The same error boundary as over HTTP: domain errors keep their code and field, the rest is masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
@@ -95,7 +105,10 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
-    introspection: deps.production !== true,
+    // Introspection is refused by `rules` in production, over HTTP and graphql-ws alike.
+    introspection: true,
+    parseOptions: { maxTokens: OPERATION_LIMITS.maxTokens },
+    validationRules: rules,
     // main.ts owns shutdown (drain, flush uses, close the store); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     plugins: [
@@ -103,6 +116,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       // No field sets cache hints; computing a cache policy for every resolved field is pure overhead.
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
+      operationCostPlugin(),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ],
   });
