@@ -149,7 +149,12 @@ export async function startKeyhub(
     lifecycle,
     production: config.production,
     trustProxy: config.TRUST_PROXY,
-    webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
+    webSocket: {
+      keepAliveMs: config.WS_KEEPALIVE_MS,
+      maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
+    },
     routes: (router) => mountForwardAuth(router, { verifier: services.verifier, isReady: () => lifecycle.serving, gatewayToken: config.FORWARD_AUTH_TOKEN }),
   });
 

@@ -22,6 +22,9 @@ const schema = z.object({
   // graphql-ws: ping interval, and the time a pong may take before the connection is dropped.
   WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
+  // graphql-ws connections open at once: in all, and from one client address (as TRUST_PROXY gives it).
+  WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   // Live events buffered for one subscription while its client is not reading; past this it is disconnected (and can resume with its cursor).
   WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** When set, GET /auth (forward auth) requires it in X-Gateway-Token. */

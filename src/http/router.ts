@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PublicCode } from '../graphql/errors';
 import { HTTP_STATUS_OF, PublicError, formatError } from '../graphql/errors';
@@ -36,18 +37,24 @@ const matcher = ({ path, match = 'exact' }: RouteOptions): ((pathname: string) =
   return (pathname) => pathname === path || (pathname.startsWith(path) && pathname[path.length] === '/');
 };
 
-/** Writes a public error as every HTTP answer of keyhub does: `{ errors: [{ message, extensions: { code } }] }`, never cached. */
-export function sendError(res: ServerResponse, error: unknown, options: { headers?: Record<string, string>; status?: number } = {}): void {
+/** A refusal as every HTTP answer of keyhub gives it: `{ errors: [{ message, extensions: { code } }] }` through the one formatter, never cached. */
+function errorAnswer(error: unknown, status?: number): { status: number; headers: Record<string, string>; body: string } {
   const formatted = formatError(error instanceof PublicError ? error.toJSON() : { message: '' }, error);
-  const status = options.status ?? HTTP_STATUS_OF[formatted.extensions?.['code'] as PublicCode] ?? 500;
   const retryAfter = formatted.extensions?.['retryAfterSeconds'];
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}),
-    ...options.headers,
-  });
-  res.end(JSON.stringify({ errors: [formatted] }));
+  return {
+    status: status ?? HTTP_STATUS_OF[formatted.extensions?.['code'] as PublicCode] ?? 500,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}),
+    },
+    body: JSON.stringify({ errors: [formatted] }),
+  };
+}
+
+export function sendError(res: ServerResponse, error: unknown, options: { headers?: Record<string, string>; status?: number } = {}): void {
+  const answer = errorAnswer(error, options.status);
+  res.writeHead(answer.status, { ...answer.headers, ...options.headers }).end(answer.body);
 }
 
 /** Answers a JSON body, never cached. */
@@ -102,12 +109,12 @@ export class Router {
   /** For the server's `upgrade` event: a WebSocket handshake on a path nobody serves is answered 404 and closed. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const route = this.upgrades.find((candidate) => candidate.matches(pathnameOf(req.url)));
-    if (!route) return refuseUpgrade(socket, 404, 'Not Found');
+    if (!route) return refuseUpgrade(socket, new PublicError('NOT_FOUND', 'no WebSocket endpoint here'));
     try {
       route.handler(req, socket, head);
     } catch (error) {
       this.onError(error);
-      refuseUpgrade(socket, 500, 'Internal Server Error');
+      refuseUpgrade(socket, error);
     }
   };
 
@@ -117,9 +124,10 @@ export class Router {
   }
 }
 
-/** Answers a WebSocket handshake that will not be accepted with a plain HTTP status, then closes the socket. */
-export function refuseUpgrade(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+/** Answers a WebSocket handshake that will not be accepted with the error's status and JSON body (masked unless public), then closes the socket. */
+export function refuseUpgrade(socket: Duplex, error: unknown): void {
   if (!socket.writable) return void socket.destroy();
-  const lines = [`HTTP/1.1 ${status} ${reason}`, 'connection: close', 'content-length: 0', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+  const answer = errorAnswer(error);
+  const head = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}`, 'connection: close', `content-length: ${Buffer.byteLength(answer.body)}`, ...Object.entries(answer.headers).map(([name, value]) => `${name}: ${value}`)];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
 }

@@ -18,9 +18,9 @@ import { OPERATION_LIMITS, checkOperation, operationCostPlugin, operationRules }
 import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
-import { GRAPHQL_PATH, graphqlHttpHandler } from './graphqlHttp';
-import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
-import { Router, sendJson } from './router';
+import { GRAPHQL_BODY_LIMIT_BYTES, GRAPHQL_PATH, graphqlHttpHandler } from './graphqlHttp';
+import { CLOSE_SLOW_CONSUMER, ConnectionLimits, MAX_AUTHORIZATION_LENGTH, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
+import { Router, refuseUpgrade, sendJson } from './router';
 
 export interface HttpDependencies {
   schema: GraphQLSchema;
@@ -35,8 +35,8 @@ export interface HttpDependencies {
   production?: boolean;
   /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
   trustProxy?: string | undefined;
-  /** graphql-ws: ping interval (a pong must come within it), and subscriptions per connection. */
-  webSocket?: { keepAliveMs: number; maxSubscriptions: number };
+  /** graphql-ws: ping interval (a pong must come within it), subscriptions per connection, connections in all and per client address. */
+  webSocket?: { keepAliveMs: number; maxSubscriptions: number; maxConnections: number; maxConnectionsPerAddress: number };
 }
 
 export interface HttpApp {
@@ -55,7 +55,7 @@ const requestIdOf = (header: string | string[] | undefined): string =>
  */
 export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const { schema, services, authenticator, logger, lifecycle } = deps;
-  const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
+  const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20, maxConnections: 10_000, maxConnectionsPerAddress: 100 };
   const production = deps.production === true;
   const formatError = errorFormatter({ hideSuggestions: production });
   const rules = operationRules({ production });
@@ -63,15 +63,30 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const server = createServer(router.handle);
   server.on('upgrade', router.handleUpgrade);
 
-  const wsServer = new WebSocketServer({ noServer: true });
-  router.upgrade({ path: GRAPHQL_PATH }, (req, socket, head) => wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req)));
+  const clientAddress = clientAddressOf(deps.trustProxy);
+  // Frames are bounded like HTTP bodies (ws closes with 1009 beyond), before any authentication.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: GRAPHQL_BODY_LIMIT_BYTES });
+  const connections = new ConnectionLimits(webSocket.maxConnections, webSocket.maxConnectionsPerAddress);
+  router.upgrade({ path: GRAPHQL_PATH }, (req, socket, head) => {
+    const admitted = connections.admit(clientAddress(req) ?? 'unknown');
+    if (admitted instanceof PublicError) return refuseUpgrade(socket, admitted);
+    socket.once('close', admitted); // a refused handshake closes the socket too
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      wsServer.emit('connection', ws, req);
+      // graphql-ws prints a client's protocol errors (an oversized frame, …) to stderr with a stack: one
+      // line per hostile frame would be the client's to write. ws has closed the connection (1009, 1002) itself.
+      ws.removeAllListeners('error');
+      ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket protocol error from a client; connection closed'));
+    });
+  });
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
     {
       schema,
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
+        if (typeof authorization !== 'string' || authorization.length > MAX_AUTHORIZATION_LENGTH) return false; // 4403 Forbidden
         try {
-          ctx.extra.caller = await authenticator.authenticate(typeof authorization === 'string' ? authorization : null, randomUUID());
+          ctx.extra.caller = await authenticator.authenticate(authorization, randomUUID());
         } catch {
           return false; // closes with 4403 Forbidden
         }
@@ -91,7 +106,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
       context: (ctx): GraphQLContext =>
         createContext(ctx.extra.caller ?? null, services, {
-          clientAddress: ctx.extra.request.socket.remoteAddress ?? null,
+          clientAddress: clientAddress(ctx.extra.request),
           requestId: ctx.extra.caller?.requestId ?? randomUUID(),
           connection: { cutOffSlowConsumer: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON) },
         }),
@@ -122,7 +137,6 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   });
   await apollo.start();
 
-  const clientAddress = clientAddressOf(deps.trustProxy);
   const graphqlHttp = graphqlHttpHandler(apollo, {
     serving: () => lifecycle.serving,
     context: async (req, res, body) => {
