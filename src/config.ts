@@ -5,7 +5,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().default('0.0.0.0'),
+  // Unset: 127.0.0.1 outside production (a development server is not reachable from the network), 0.0.0.0 in production.
+  HOST: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 wants 256 bits)').optional(),
   DEFAULT_REGION: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'DEFAULT_REGION must look like us-east-1').max(32).default('default'),
@@ -31,7 +32,7 @@ const schema = z.object({
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
 });
 
-export type Config = z.infer<typeof schema> & { production: boolean };
+export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string; production: boolean };
 
 export class ConfigError extends Error {}
 
@@ -47,5 +48,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !parsed.data.JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }
-  return { ...parsed.data, production };
+  return { ...parsed.data, HOST: parsed.data.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'), production };
 }

@@ -62,6 +62,7 @@ export function graphqlHttpHandler<Context extends object>(
     };
     const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => options.context(req, res, read.body) });
     for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.setHeader('cache-control', 'no-store'); // answers carry tenants' keys and secrets: no cache or proxy may keep them
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
       res.end(response.body.string);

@@ -46,8 +46,13 @@ export interface HttpApp {
   stop(): Promise<void>;
 }
 
-const requestIdOf = (header: string | string[] | undefined): string =>
-  typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+/**
+ * The request's id, for its events' metadata and log lines: a client may choose one (X-Request-Id,
+ * to correlate with its own logs), but it is marked `client:` so it can never pass for one keyhub
+ * issued; anything else gets a fresh UUID.
+ */
+export const requestIdOf = (header: string | string[] | undefined): string =>
+  typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? `client:${header}` : randomUUID();
 
 /**
  * One HTTP server, one router: /graphql over HTTP (Apollo) and graphql-ws (upgrades on the same

@@ -3,8 +3,13 @@ import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { apiKeyStream } from '../../src/application/streams';
+import { loadConfig } from '../../src/config';
 import { Router } from '../../src/http/router';
 import { Lifecycle } from '../../src/lifecycle';
+import { TEST_JWT_SECRET } from '../support/keyhubProcess';
+import { tokenFor } from '../support/graphqlClient';
+import { CREATE, QUOTA } from '../support/operations';
 import { startInProcessKeyhub } from './inProcessKeyhub';
 
 describe('The HTTP front door', () => {
@@ -35,6 +40,36 @@ describe('The HTTP front door', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, HEAD');
     expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('BAD_REQUEST');
+  });
+
+  const post = async (body: string, headers: Record<string, string> = {}) =>
+    fetch(keyhub.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it('marks every /graphql answer no-store: data, errors, refusals', async () => {
+    const token = await tokenFor({ sub: 'alice', account: 'acct-cache' });
+    const answers = [
+      await post(JSON.stringify({ query: QUOTA }), { authorization: `Bearer ${token}` }),
+      await post(JSON.stringify({ query: '{ apiKey(id: "x") { nope } }' }), { authorization: `Bearer ${token}` }),
+      await post(JSON.stringify({ query: QUOTA })),
+      await post('{"query": ', { authorization: `Bearer ${token}` }),
+      await post('x'.repeat(300 * 1024), { authorization: `Bearer ${token}` }),
+      await fetch(`${keyhub.url}?query=${encodeURIComponent(QUOTA)}`, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 400, 401, 400, 413, 200]);
+    for (const answer of answers) expect(answer.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('marks a client-chosen X-Request-Id as the client\'s before it reaches the events, and replaces an unusable one', async () => {
+    const token = await tokenFor({ sub: 'alice', account: 'acct-request-id' });
+    const create = JSON.stringify({ query: CREATE, variables: { input: { name: 'traced', acceptTerms: true } } });
+    const traced = await post(create, { authorization: `Bearer ${token}`, 'x-request-id': 'system:usage' });
+    expect(traced.headers.get('x-request-id')).toBe('client:system:usage');
+    const keyId = ((await traced.json()) as any).data.createApiKey.apiKey.id as string;
+    const metadata = [];
+    for await (const { event } of keyhub.engines.store.readStream(apiKeyStream(keyId))) metadata.push(event?.metadata);
+    expect(metadata).toEqual([expect.objectContaining({ correlationId: 'client:system:usage', causationId: 'client:system:usage' })]);
+    const replaced = await post(JSON.stringify({ query: QUOTA }), { authorization: `Bearer ${token}`, 'x-request-id': 'has spaces and ünicode' });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses a WebSocket handshake on any path but /graphql', async () => {
@@ -106,5 +141,15 @@ describe('The lifecycle', () => {
     lifecycle.ready();
     expect(lifecycle.current).toEqual({ status: 'stopping' });
     expect(lifecycle.serving).toBe(true);
+  });
+});
+
+describe('The listening address', () => {
+  const base = { JWT_SECRET: TEST_JWT_SECRET };
+  it('is 127.0.0.1 outside production unless HOST is set, 0.0.0.0 in production', () => {
+    expect(loadConfig(base).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ ...base, HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ ...base, NODE_ENV: 'production', HOST: '10.1.2.3' }).HOST).toBe('10.1.2.3');
   });
 });
