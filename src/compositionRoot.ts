@@ -5,6 +5,7 @@ import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
 import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
 import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import { ApiKeyCommands } from './application/apiKeyCommands';
+import { AccountRequestLimiter } from './application/accountRequestLimiter';
 import { ApiKeyQueries } from './application/apiKeyQueries';
 import { KeyVerifier, VerificationCache } from './application/keyVerifier';
 import { LeakReportLimiter } from './application/leakReportLimiter';
@@ -147,6 +148,7 @@ export async function startKeyhub(
     authenticator: jwt,
     logger,
     lifecycle,
+    accountRequests: new AccountRequestLimiter(config.ACCOUNT_REQUESTS_PER_SECOND),
     production: config.production,
     trustProxy: config.TRUST_PROXY,
     webSocket: {

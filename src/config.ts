@@ -16,6 +16,8 @@ const schema = z.object({
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),
   MONGODB_DB: z.string().min(1).default('keyhub'),
+  // GraphQL operations one account may start per second (verifyApiKey and /auth are not counted: gateways call them for every account).
+  ACCOUNT_REQUESTS_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(100),
   // Leak reports (unauthenticated) allowed per client address per minute.
   LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
   // Express's "trust proxy" (e.g. `loopback`, `10.0.0.0/8`, a hop count): which X-Forwarded-For to believe for the client address. Unset: the socket's peer.

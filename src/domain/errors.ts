@@ -11,6 +11,8 @@ export class DomainError extends Error {
     message: string,
     /** The offending input field, for BAD_USER_INPUT (e.g. `name`, `scope.models`). */
     readonly field?: string,
+    /** For RATE_LIMITED: when the caller may try again. */
+    readonly retry?: { afterSeconds: number },
   ) {
     super(message);
     this.name = 'DomainError';

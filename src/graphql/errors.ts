@@ -1,5 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
+import { HeaderMap } from '@apollo/server';
 import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
 import { ReadModelUnavailableError } from '../application/ports/collection';
 import { EventStoreUnavailableError } from '../application/ports/eventStore';
@@ -61,7 +62,8 @@ export class PublicError extends GraphQLError {
       ...(options.field ? { field: options.field } : {}),
       ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
     };
-    super(message, { extensions: { ...publicExtensions, http: { status: HTTP_STATUS_OF[code] } } });
+    const headers = options.retryAfterSeconds !== undefined ? new HeaderMap([['retry-after', String(options.retryAfterSeconds)]]) : undefined;
+    super(message, { extensions: { ...publicExtensions, http: { status: HTTP_STATUS_OF[code], ...(headers ? { headers } : {}) } } });
     this.name = 'PublicError';
     this.publicExtensions = publicExtensions;
   }
@@ -78,14 +80,15 @@ export class PublicError extends GraphQLError {
 
 /**
  * What a client may know of an error, or null when it must be masked: domain errors keep their code
- * (and field), an unreachable engine is the retryable SERVICE_UNAVAILABLE, a PublicError is itself
- * (also when Apollo wrapped it as a validation error).
+ * (field, retry hint), an unreachable engine is the retryable SERVICE_UNAVAILABLE, a PublicError is
+ * itself (also when Apollo wrapped it).
  */
 export function publicErrorOf(error: unknown): PublicError | null {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // Apollo wraps what a validation rule reports, or a plugin throws, in a GraphQLError of its own.
+  const original = unwrapped instanceof GraphQLError && !(unwrapped instanceof PublicError) && unwrapped.originalError ? unwrapped.originalError : unwrapped;
   if (original instanceof PublicError) return original;
-  if (original instanceof GraphQLError && original.originalError instanceof PublicError) return original.originalError;
-  if (original instanceof DomainError) return new PublicError(original.code, original.message, { field: original.field });
+  if (original instanceof DomainError) return new PublicError(original.code, original.message, { field: original.field, retryAfterSeconds: original.retry?.afterSeconds });
   if (original instanceof EventStoreUnavailableError || original instanceof ReadModelUnavailableError) {
     // Retryable: an append is atomic, so an event store that failed wrote all of the change or none of it.
     const engine = original instanceof EventStoreUnavailableError ? 'the event store' : 'the read model';

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../application/caller';
@@ -13,6 +13,8 @@ import { DomainError } from '../domain/errors';
 import { isAnonymousRequest } from '../graphql/anonymousOperations';
 import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
+import type { AccountRequests } from '../graphql/accountRequestLimit';
+import { accountRequestLimitPlugin, admitOperation } from '../graphql/accountRequestLimit';
 import { PublicError, errorFormatter, formattedAsPublic, logUnexpectedErrors } from '../graphql/errors';
 import { OPERATION_LIMITS, checkOperation, operationCostPlugin, operationRules } from '../graphql/operationLimits';
 import type { Lifecycle } from '../lifecycle';
@@ -31,6 +33,8 @@ export interface HttpDependencies {
   lifecycle: Lifecycle;
   /** Extra routes (forward auth; later the console, metrics), tried after /graphql, /healthz and /readyz. */
   routes?: (router: Router) => void;
+  /** Per-account fairness: every operation but verifyApiKey counts against its caller's account. */
+  accountRequests?: AccountRequests;
   /** Production: no introspection, no field suggestions in error messages. */
   production?: boolean;
   /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
@@ -59,7 +63,7 @@ export const requestIdOf = (header: string | string[] | undefined): string =>
  * path), /healthz, /readyz, and the routes the composition root adds.
  */
 export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
-  const { schema, services, authenticator, logger, lifecycle } = deps;
+  const { schema, services, authenticator, logger, lifecycle, accountRequests } = deps;
   const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20, maxConnections: 10_000, maxConnectionsPerAddress: 100 };
   const production = deps.production === true;
   const formatError = errorFormatter({ hideSuggestions: production });
@@ -99,11 +103,20 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         return true;
       },
       // The same limits as over HTTP (Apollo's parse options, validation rules and cost plugin below), before anything runs.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const limited = subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions);
         if (limited) return limited;
         const checked = checkOperation(schema, rules, payload);
         if ('errors' in checked) return checked.errors.map((error) => formattedAsPublic(formatError, error));
+        if (accountRequests) {
+          const caller = ctx.extra.caller;
+          if (!caller) return [new PublicError('UNAUTHENTICATED', 'the connection is not authenticated')];
+          try {
+            await admitOperation(accountRequests, () => caller.accountId, checked.document, payload.operationName);
+          } catch (error) {
+            return [error instanceof PublicError ? error : formattedAsPublic(formatError, error as GraphQLError)];
+          }
+        }
         return { schema, document: checked.document, variableValues: payload.variables, operationName: payload.operationName };
       },
       // The same error boundary as over HTTP: domain errors keep their code and field, the rest is masked.
@@ -137,6 +150,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
       operationCostPlugin(),
+      ...(accountRequests ? [accountRequestLimitPlugin(accountRequests)] : []),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ],
   });
