@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiKeyCommands } from './application/apiKeyCommands';
+import { AccountRequestLimiter } from './application/accountRequestLimiter';
 import { ApiKeyQueries } from './application/apiKeyQueries';
 import { commandHandler } from './application/commandHandler';
 import { KeyVerifier } from './application/keyVerifier';
@@ -23,6 +24,7 @@ import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
 import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
+import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 import { keyIndexIn, keyLastUseIn } from './readModel/keyLookups';
 import { ProjectionRunner } from '../projections/runner';
@@ -30,13 +32,14 @@ import { ProjectionRunner } from '../projections/runner';
 const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000, 15_000];
 
 /** Runs `connect` until it succeeds, waiting longer after each failure; gives up only when `signal` aborts. */
-async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, signal: AbortSignal): Promise<boolean> {
+async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, signal: AbortSignal, lifecycle: Lifecycle): Promise<boolean> {
   for (let attempt = 0; !signal.aborted; attempt += 1) {
     try {
       await connect();
       return true;
     } catch (error) {
       const retryInMs = CONNECT_RETRY_DELAYS_MS[Math.min(attempt, CONNECT_RETRY_DELAYS_MS.length - 1)] as number;
+      lifecycle.unavailable(`cannot reach the engines (${(error as Error).message})`);
       logger.warn({ err: error, attempt: attempt + 1, retryInMs }, `cannot reach the engines (${(error as Error).message}); /readyz answers 503, retrying in ${retryInMs / 1000} s`);
       if (signal.aborted) break;
       await new Promise<void>((resolve) => {
@@ -117,19 +120,26 @@ export async function startKeyhub(
 
   const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
 
-  let ready = false;
+  const lifecycle = new Lifecycle(() => (runner.healthy ? null : 'the read model lost the event store or fell behind it; catching up once the engines answer'));
   const http = await createHttpApp({
     schema: await buildKeyhubSchema(pubSub),
     services,
     authenticator: jwt,
     logger,
-    isReady: () => ready && runner.healthy,
+    lifecycle,
+    accountRequests: new AccountRequestLimiter(config.ACCOUNT_REQUESTS_PER_SECOND),
+    production: config.NODE_ENV === 'production',
     trustProxy: config.TRUST_PROXY,
-    webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
-    routes: (app) =>
-      mountForwardAuth(app, {
+    webSocket: {
+      keepAliveMs: config.WS_KEEPALIVE_MS,
+      maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
+    },
+    routes: (router) =>
+      mountForwardAuth(router, {
         verifier: services.verifier,
-        isReady: () => ready && runner.healthy,
+        isReady: () => lifecycle.serving,
         gatewayToken: config.FORWARD_AUTH_TOKEN,
         clientAddress: clientAddressOf(config.TRUST_PROXY),
         onError: (error) => logger.error({ err: error }, 'unexpected error answering forward auth'),
@@ -141,12 +151,12 @@ export async function startKeyhub(
   const engineLine = `event store: ${engines.names.eventStore}; read model: ${engines.names.readModel}`;
   // Connect (retrying while an engine is down), catch the read model up with the log, then report ready.
   const bringUp = async (): Promise<void> => {
-    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal);
+    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal, lifecycle);
     if (!connected) return;
     usage.start();
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([runner.caughtUp, aborted]);
-    ready = !stopping.signal.aborted;
+    if (!stopping.signal.aborted) lifecycle.ready();
   };
   let url: string;
   let startingUp: Promise<void> = Promise.resolve();
@@ -155,7 +165,7 @@ export async function startKeyhub(
     url = await http.listen(config.PORT, config.HOST);
     logger.info({ url, eventStore: engines.names.eventStore, readModel: engines.names.readModel }, `keyhub listening on ${url} (${engineLine}); not ready until the engines answer`);
     startingUp = bringUp().then(() => {
-      if (ready) logger.info({ url, startupMs: Date.now() - startedAt }, `keyhub ready on ${url}`);
+      if (lifecycle.current.status === 'ready') logger.info({ url, startupMs: Date.now() - startedAt }, `keyhub ready on ${url}`);
     });
   } else {
     await bringUp();
@@ -169,6 +179,7 @@ export async function startKeyhub(
     jwt,
     engines,
     stop: async () => {
+      lifecycle.stopping();
       stopping.abort();
       await http.stop();
       await startingUp;

@@ -8,7 +8,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().default('0.0.0.0'),
+  // Unset: 127.0.0.1 outside production (a development server is not reachable from the network), 0.0.0.0 in production.
+  HOST: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 wants 256 bits)').optional(),
   // When set, a token's iss (issuer) and aud (audience) claims must name these.
@@ -21,6 +22,8 @@ const schema = z.object({
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),
   MONGODB_DB: z.string().min(1).default('keyhub'),
+  // GraphQL operations one account may start per second (verifyApiKey and /auth are not counted: gateways call them for every account).
+  ACCOUNT_REQUESTS_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(100),
   // Leak reports (unauthenticated) allowed per client address (IPv6: per /64) per minute.
   LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
   // Leak reports from all addresses together per minute: bounds clients that can present many addresses.
@@ -36,6 +39,9 @@ const schema = z.object({
   // graphql-ws: ping interval, and the time a pong may take before the connection is dropped.
   WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
+  // graphql-ws connections open at once: in all, and from one client address (as TRUST_PROXY gives it).
+  WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   // Live events buffered for one subscription while its client is not reading; past this it is disconnected (and can resume with its cursor).
   WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   // How many log events a resuming feed may read past its cursor: the log holds every tenant's events.
@@ -55,7 +61,7 @@ const schema = z.object({
   FORWARD_AUTH_OPEN: z.enum(['true', 'false'], 'FORWARD_AUTH_OPEN must be true or false').default('false').transform((value) => value === 'true'),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };
 
 export class ConfigError extends Error {}
 
@@ -80,5 +86,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     missing.push('  AUDIT_HMAC_KEY: must differ from JWT_SECRET (whoever holds one must not hold the other)');
   }
   if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
-  return parsed.data;
+  return { ...parsed.data, HOST: parsed.data.HOST ?? (production ? '0.0.0.0' : '127.0.0.1') };
 }

@@ -100,7 +100,10 @@ export async function inProcessVerification(options: {
   const bench = new Bench({ time: options.timeMs, warmup: true });
   bench
     .add('verifyNow (cached)', () => {
-      for (let n = 0; n < BATCH; n += 1) sink += cached.verifyNow(secrets[i++ % secrets.length] as string, request)?.valid ? 1 : 0;
+      for (let n = 0; n < BATCH; n += 1) {
+        const answer = cached.verifyNow(secrets[i++ % secrets.length] as string, request);
+        sink += !(answer instanceof Promise) && answer.valid ? 1 : 0;
+      }
     })
     .add('verify (cached)', async () => {
       const pending: Array<Promise<unknown>> = [];

@@ -26,17 +26,16 @@ export class KeyVerifier {
   ) {}
 
   /**
-   * The answer when memory suffices (a wrong-length secret, a cached key: no promise, no I/O), or
-   * undefined when the read model must be asked (then call `verify`).
+   * The answer itself when memory suffices (a wrong-length secret, a cached key: no promise, no
+   * I/O), or a promise of it when the read model must be asked; the secret is hashed once either way.
    */
-  verifyNow(presented: string, request: Omit<VerificationRequest, 'nowMs'>): VerificationResult | undefined {
+  verifyNow(presented: string, request: Omit<VerificationRequest, 'nowMs'>): VerificationResult | Promise<VerificationResult> {
     const answer = this.answerOrHash(presented, request);
-    return typeof answer === 'string' ? undefined : answer;
+    return typeof answer === 'string' ? this.lookUp(presented, answer, request) : answer;
   }
 
   async verify(presented: string, request: Omit<VerificationRequest, 'nowMs'>): Promise<VerificationResult> {
-    const answer = this.answerOrHash(presented, request);
-    return typeof answer === 'string' ? this.lookUp(presented, answer, request) : answer;
+    return this.verifyNow(presented, request);
   }
 
   /** The answer from memory, or the secret's hash to look up. */

@@ -2,16 +2,18 @@
  * The product's error taxonomy. Domain code throws these; exactly one boundary
  * (src/graphql/errors.ts) maps them to GraphQL `extensions.code`.
  */
-export type DomainErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'QUOTA_EXCEEDED'
-  | 'FORBIDDEN'
-  | 'UNAUTHENTICATED'
-  | 'RATE_LIMITED'
+export const DOMAIN_ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'QUOTA_EXCEEDED',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
   // Retryable: the request was valid and nothing was changed, but it could not be served now.
-  | 'SERVICE_UNAVAILABLE';
+  'SERVICE_UNAVAILABLE',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
 export class DomainError extends Error {
   constructor(
@@ -21,6 +23,8 @@ export class DomainError extends Error {
     readonly field?: string,
     /** More for the client, in `extensions` (e.g. the `keyId` an idempotent replay refers to). */
     readonly details?: Readonly<Record<string, string>>,
+    /** For RATE_LIMITED: when the caller may try again. */
+    readonly retry?: { afterSeconds: number },
   ) {
     super(message);
     this.name = 'DomainError';

@@ -1,18 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
+import { PublicError } from '../graphql/errors';
+import { sendError } from './router';
 
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHQL_BODY_LIMIT_BYTES = 256 * 1024;
-
-/** Any HTTP request to /graphql (WebSocket upgrades never reach the request handler). */
-export const isGraphQLRequest = (req: IncomingMessage): boolean => req.url === GRAPHQL_PATH || req.url?.startsWith(`${GRAPHQL_PATH}?`) === true;
-
-const sendError = (res: ServerResponse, status: number, code: string, message: string): void => {
-  // A body left unread (too large) leaves the connection unusable: close it, so the client's next request opens a new one.
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(status === 413 ? { connection: 'close' } : {}) });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-};
 
 /** The body, parsed when it says it is JSON (as express.json would parse it), or why it cannot be read. */
 async function readBody(req: IncomingMessage): Promise<{ body: unknown } | { status: 400 | 413 }> {
@@ -41,21 +34,26 @@ async function readBody(req: IncomingMessage): Promise<{ body: unknown } | { sta
 export function graphqlHttpHandler<Context extends object>(
   apollo: ApolloServer<Context>,
   options: {
-    isReady: () => boolean;
+    /** Whether requests are served now (see Lifecycle). */
+    serving: () => boolean;
     context: (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<Context>;
-    /** Anything that escapes Apollo (it answers GraphQL errors itself): logged, answered as a bare 500. */
-    onError: (error: unknown) => void;
   },
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!options.isReady()) {
+  // Anything that escapes Apollo (it answers GraphQL errors itself) rejects: the router logs it and answers a bare 500.
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!options.serving()) {
       req.resume();
-      return sendError(res, 503, 'SERVICE_UNAVAILABLE', 'the service is not ready (starting, or an engine is unreachable); retry shortly');
+      return sendError(res, new PublicError('SERVICE_UNAVAILABLE', 'the service is not ready (starting, or an engine is unreachable); retry shortly'), { headers: { 'retry-after': '1' } });
     }
     const read = await readBody(req);
     if ('status' in read) {
       req.resume();
-      return sendError(res, read.status, 'BAD_REQUEST', read.status === 413 ? 'request body too large' : 'request body is not valid JSON');
+      const tooLarge = read.status === 413;
+      // A body left unread (too large) leaves the connection unusable: close it, so the client's next request opens a new one.
+      return sendError(res, new PublicError('BAD_REQUEST', tooLarge ? `request body too large (at most ${GRAPHQL_BODY_LIMIT_BYTES} bytes)` : 'request body is not valid JSON'), {
+        status: read.status,
+        headers: tooLarge ? { connection: 'close' } : {},
+      });
     }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -68,6 +66,7 @@ export function graphqlHttpHandler<Context extends object>(
     };
     const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => options.context(req, res, read.body) });
     for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.setHeader('cache-control', 'no-store'); // answers carry tenants' keys and secrets: no cache or proxy may keep them
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
@@ -76,10 +75,4 @@ export function graphqlHttpHandler<Context extends object>(
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
-  return (req, res) =>
-    serve(req, res).catch((error: unknown) => {
-      options.onError(error);
-      if (res.headersSent) res.destroy();
-      else sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
-    });
 }

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import express from 'express';
-import type { GraphQLSchema } from 'graphql';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../application/caller';
@@ -17,25 +14,34 @@ import { DomainError } from '../domain/errors';
 import { isAnonymousRequest } from '../graphql/anonymousOperations';
 import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
-import { formatError, logUnexpectedErrors } from '../graphql/errors';
+import type { AccountRequests } from '../graphql/accountRequestLimit';
+import { accountRequestLimitPlugin, admitOperation } from '../graphql/accountRequestLimit';
+import { PublicError, errorFormatter, formattedAsPublic, logUnexpectedErrors } from '../graphql/errors';
+import { OPERATION_LIMITS, checkOperation, operationCostPlugin, operationRules } from '../graphql/operationLimits';
+import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
-import { GRAPHQL_PATH, graphqlHttpHandler, isGraphQLRequest } from './graphqlHttp';
-import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
+import { GRAPHQL_BODY_LIMIT_BYTES, GRAPHQL_PATH, graphqlHttpHandler } from './graphqlHttp';
+import { CLOSE_SLOW_CONSUMER, ConnectionLimits, MAX_AUTHORIZATION_LENGTH, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
+import { Router, refuseUpgrade, sendJson } from './router';
 
 export interface HttpDependencies {
   schema: GraphQLSchema;
   services: Services;
   authenticator: JwtAuthenticator;
   logger: Logger;
-  /** True once the read model has caught up with the log and the engines answer. */
-  isReady: () => boolean;
-  /** Extra routes (e.g. forward-auth) mounted before /graphql. */
-  routes?: (app: express.Express) => void;
+  /** The service's state: /readyz reports it, /graphql serves only while it allows. */
+  lifecycle: Lifecycle;
+  /** Extra routes (forward auth; later the console, metrics), tried after /graphql, /healthz and /readyz. */
+  routes?: (router: Router) => void;
+  /** Per-account fairness: every operation but verifyApiKey counts against its caller's account. */
+  accountRequests?: AccountRequests;
+  /** Production: no introspection, no field suggestions in error messages. */
+  production?: boolean;
   /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
   trustProxy?: string | undefined;
-  /** graphql-ws: ping interval (a pong must come within it), and subscriptions per connection. */
-  webSocket?: { keepAliveMs: number; maxSubscriptions: number };
+  /** graphql-ws: ping interval (a pong must come within it), subscriptions per connection, connections in all and per client address. */
+  webSocket?: { keepAliveMs: number; maxSubscriptions: number; maxConnections: number; maxConnectionsPerAddress: number };
 }
 
 export interface HttpApp {
@@ -45,34 +51,75 @@ export interface HttpApp {
   stop(): Promise<void>;
 }
 
-const requestIdOf = (header: string | string[] | undefined): string =>
-  typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+/**
+ * The request's id, for its events' metadata and log lines: a client may choose one (X-Request-Id,
+ * to correlate with its own logs), but it is marked `client:` so it can never pass for one keyhub
+ * issued; anything else gets a fresh UUID.
+ */
+export const requestIdOf = (header: string | string[] | undefined): string =>
+  typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? `client:${header}` : randomUUID();
 
-/** One HTTP server: POST /graphql (Apollo), graphql-ws on the same path, /healthz and /readyz. */
+/**
+ * One HTTP server, one router: /graphql over HTTP (Apollo) and graphql-ws (upgrades on the same
+ * path), /healthz, /readyz, and the routes the composition root adds.
+ */
 export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
-  const { schema, services, authenticator, logger } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
-  // HTTP requests to /graphql go to Apollo without express around them (see graphqlHttp.ts); the rest to express.
-  let graphqlHttp: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
-  const server = createServer((req, res) => (graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : app(req, res)));
+  const { schema, services, authenticator, logger, lifecycle, accountRequests } = deps;
+  const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20, maxConnections: 10_000, maxConnectionsPerAddress: 100 };
+  const production = deps.production === true;
+  const formatError = errorFormatter({ hideSuggestions: production });
+  const rules = operationRules({ production });
+  const router = new Router((error) => logger.error({ err: error }, 'unexpected error in the HTTP layer'));
+  const server = createServer(router.handle);
+  server.on('upgrade', router.handleUpgrade);
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const clientAddress = clientAddressOf(deps.trustProxy);
+  // Frames are bounded like HTTP bodies (ws closes with 1009 beyond), before any authentication.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: GRAPHQL_BODY_LIMIT_BYTES });
+  const connections = new ConnectionLimits(webSocket.maxConnections, webSocket.maxConnectionsPerAddress);
+  router.upgrade({ path: GRAPHQL_PATH }, (req, socket, head) => {
+    const admitted = connections.admit(clientAddress(req) ?? 'unknown');
+    if (admitted instanceof PublicError) return refuseUpgrade(socket, admitted);
+    socket.once('close', admitted); // a refused handshake closes the socket too
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      wsServer.emit('connection', ws, req);
+      // graphql-ws prints a client's protocol errors (an oversized frame, …) to stderr with a stack: one
+      // line per hostile frame would be the client's to write. ws has closed the connection (1009, 1002) itself.
+      ws.removeAllListeners('error');
+      ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket protocol error from a client; connection closed'));
+    });
+  });
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Principal }>(
     {
       schema,
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
+        if (typeof authorization !== 'string' || authorization.length > MAX_AUTHORIZATION_LENGTH) return false; // 4403 Forbidden
         try {
-          ctx.extra.caller = await authenticator.authenticate(typeof authorization === 'string' ? authorization : null, randomUUID());
+          ctx.extra.caller = await authenticator.authenticate(authorization, randomUUID());
         } catch {
           return false; // closes with 4403 Forbidden
         }
         closeWhenTokenExpires(ctx.extra.socket, ctx.extra.caller.expiresAtMs);
         return true;
       },
-      onSubscribe: (ctx) => subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions),
+      // The same limits as over HTTP (Apollo's parse options, validation rules and cost plugin below), before anything runs.
+      onSubscribe: async (ctx, _id, payload) => {
+        const limited = subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions);
+        if (limited) return limited;
+        const checked = checkOperation(schema, rules, payload);
+        if ('errors' in checked) return checked.errors.map((error) => formattedAsPublic(formatError, error));
+        if (accountRequests) {
+          const caller = ctx.extra.caller;
+          if (!caller) return [new PublicError('UNAUTHENTICATED', 'the connection is not authenticated')];
+          try {
+            await admitOperation(accountRequests, () => caller.accountId, checked.document, payload.operationName);
+          } catch (error) {
+            return [error instanceof PublicError ? error : formattedAsPublic(formatError, error as GraphQLError)];
+          }
+        }
+        return { schema, document: checked.document, variableValues: payload.variables, operationName: payload.operationName };
+      },
       // The same error boundary as over HTTP: domain errors keep their code and field, the rest is masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
@@ -94,6 +141,10 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Introspection is refused by `rules` in production, over HTTP and graphql-ws alike.
+    introspection: true,
+    parseOptions: { maxTokens: OPERATION_LIMITS.maxTokens },
+    validationRules: rules,
     // main.ts owns shutdown (drain, flush uses, close the store); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     plugins: [
@@ -101,15 +152,15 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       // No field sets cache hints; computing a cache policy for every resolved field is pure overhead.
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
+      operationCostPlugin(),
+      ...(accountRequests ? [accountRequestLimitPlugin(accountRequests)] : []),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ],
   });
   await apollo.start();
 
-  const clientAddress = clientAddressOf(deps.trustProxy);
-  graphqlHttp = graphqlHttpHandler(apollo, {
-    isReady: deps.isReady,
-    onError: (error) => logger.error({ err: error }, 'unexpected error in the GraphQL HTTP handler'),
+  const graphqlHttp = graphqlHttpHandler(apollo, {
+    serving: () => lifecycle.serving,
     context: async (req, res, body) => {
       const requestId = requestIdOf(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
@@ -120,8 +171,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       try {
         caller = await authenticator.authenticate(req.headers.authorization, requestId);
       } catch (error) {
-        const message = error instanceof DomainError ? error.message : 'authentication failed';
-        throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        throw new PublicError('UNAUTHENTICATED', error instanceof DomainError ? error.message : 'authentication failed');
       }
       // Idempotency-Key (Stripe's convention): the command side makes a retried mutation change nothing twice.
       let idempotencyKey: string | null;
@@ -129,20 +179,20 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
         idempotencyKey = parseIdempotencyKey(req.headers[IDEMPOTENCY_KEY_HEADER]);
       } catch (error) {
         const { message, field } = error as DomainError;
-        throw new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } } });
+        throw new PublicError('BAD_USER_INPUT', message, { field });
       }
       return createContext(idempotencyKey ? { ...caller, idempotencyKey } : caller, services, transport);
     },
   });
 
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
-  deps.routes?.(app);
-  // Express parses no bodies (GraphQL is served before it); anything a route throws is masked, never a stack page.
-  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    logger.error({ err: error }, 'unexpected error in the HTTP layer');
-    res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-  });
+  router
+    .route({ path: GRAPHQL_PATH }, graphqlHttp)
+    .route({ path: '/healthz', methods: ['GET'] }, (_req, res) => sendJson(res, 200, { status: 'ok' }))
+    .route({ path: '/readyz', methods: ['GET'] }, (_req, res) => {
+      const state = lifecycle.current;
+      sendJson(res, state.status === 'ready' ? 200 : 503, { ready: state.status === 'ready', ...state });
+    });
+  deps.routes?.(router);
 
   return {
     server,
