@@ -21,6 +21,8 @@ import { fmt, machine, table, verdict } from './report';
 import { createOverHttp, createdInLog, projectionLag } from './scenarios/createKeys';
 import { httpVerification, summarise } from './scenarios/httpVerification';
 import { inProcessVerification, rebuild } from './scenarios/inProcess';
+import type { NoisyNeighbourFigures } from './scenarios/noisyNeighbour';
+import { noisyNeighbour } from './scenarios/noisyNeighbour';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
 import type { SeedResult } from './seed';
@@ -121,6 +123,20 @@ async function main(): Promise<void> {
         verdict: verdict([subs.p99Ms], subs.received === subs.subscribers && subs.p99Ms <= 200),
         figures: { ...subs },
       });
+
+      progress.announce('noisy neighbour: other tenants\' verification p99 without and during one account\'s flood of expensive operations');
+      const unrevokedSample = standard.sample.slice(Math.floor(standard.sample.length / 2));
+      const attacker = unrevokedSample[unrevokedSample.length - 1] as SeedResult['sample'][number];
+      const neighbour = await noisyNeighbour({
+        progress,
+        port: service.port,
+        victimSecrets: unrevokedSample.filter((key) => key.accountId !== attacker.accountId).map((key) => key.secret),
+        gatewayToken,
+        attackerToken: ownerToken(attacker.accountId),
+        attackerKeyId: attacker.keyId,
+        seconds: mode.seconds,
+      });
+      rows.push(noisyNeighbourRow(neighbour));
 
       progress.announce(`createApiKey over GraphQL, ${CREATE_CLIENTS} concurrent clients`);
       const creatorTokens = await Promise.all(Array.from({ length: 2_000 }, (_, i) => jwt.sign({ sub: 'bench-creator', account: `bench-new-${i}`, roles: [] })));
@@ -238,7 +254,7 @@ async function main(): Promise<void> {
       await baseline.stop();
     }
 
-    const order = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers'];
+    const order = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers', 'noisy-neighbour'];
     rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const report = {
       date: new Date().toISOString(),
@@ -297,6 +313,29 @@ function listPages(port: number, tokens: readonly string[], seconds: number, pro
       accept: (body) => body.includes('"totalCount"'),
     }),
   );
+}
+
+function noisyNeighbourRow(figures: NoisyNeighbourFigures): Row {
+  const { quiet, flooded, ratios, flood } = figures;
+  const refusals = (refused: Record<string, number>) =>
+    Object.entries(refused)
+      .map(([code, count]) => `${count.toLocaleString('en-US')} ${code}`)
+      .join(', ') || 'none';
+  return {
+    id: 'noisy-neighbour',
+    scenario: "other tenants' verification while one account floods the API with the most expensive operations admitted (HTTP and graphql-ws)",
+    target: "other tenants' p99 under the flood ≤ 2× without it; the flood gets coded refusals, never timeouts",
+    measured:
+      `/auth p99 ${fmt(quiet.forwardAuth.p99Ms, 1)} → ${fmt(flooded.forwardAuth.p99Ms, 1)} ms (×${fmt(ratios.forwardAuth, 2)}), ` +
+      `verifyApiKey p99 ${fmt(quiet.graphql.p99Ms, 1)} → ${fmt(flooded.graphql.p99Ms, 1)} ms (×${fmt(ratios.graphql, 2)}); ` +
+      `flood over HTTP: ${flood.http.requests.toLocaleString('en-US')} requests, ${flood.http.admitted.toLocaleString('en-US')} admitted, refused: ${refusals(flood.http.refused)}, ${flood.http.timeouts} timeouts; ` +
+      `over graphql-ws: ${flood.ws.subscriptions.toLocaleString('en-US')} subscriptions, ${flood.ws.admitted.toLocaleString('en-US')} admitted, refused: ${refusals(flood.ws.refused)}`,
+    verdict: verdict(
+      [ratios.forwardAuth, ratios.graphql],
+      ratios.forwardAuth <= 2 && ratios.graphql <= 2 && flood.http.timeouts === 0 && quiet.forwardAuth.failures + flooded.forwardAuth.failures + quiet.graphql.failures + flooded.graphql.failures === 0,
+    ),
+    figures: { ...figures },
+  };
 }
 
 function httpRow(id: string, scenario: string, measured: LoadFigures, baseline: LoadFigures, minRatio: number, maxP99: number): Row {

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FloodFigures, FloodOrders } from '../flood';
+import type { LoadFigures } from '../load';
+import { forwardAuthRequest, isValidVerdict, load, verifyGraphqlRequest } from '../load';
+import type { Progress } from '../progress';
+
+export interface NoisyNeighbourFigures {
+  quiet: { forwardAuth: LoadFigures; graphql: LoadFigures };
+  flooded: { forwardAuth: LoadFigures; graphql: LoadFigures };
+  /** p99 under the flood ÷ p99 without it. */
+  ratios: { forwardAuth: number; graphql: number };
+  flood: FloodFigures;
+}
+
+const VICTIM_CONNECTIONS = 16;
+
+/** Other tenants' verifications, over /auth and over GraphQL at once, for `seconds`. */
+async function victims(port: number, secrets: readonly string[], gatewayToken: string, seconds: number) {
+  const [forwardAuth, graphql] = await Promise.all([
+    load({ port, connections: VICTIM_CONNECTIONS, durationSeconds: seconds, method: 'GET', path: '/auth', request: forwardAuthRequest(secrets) }),
+    load({ port, connections: VICTIM_CONNECTIONS, durationSeconds: seconds, method: 'POST', path: '/graphql', request: verifyGraphqlRequest(secrets, gatewayToken), accept: isValidVerdict }),
+  ]);
+  return { forwardAuth, graphql };
+}
+
+/**
+ * What one tenant can do to the others: other tenants' verification p99 (/auth and verifyApiKey)
+ * without and with one account flooding the API with the most expensive operations the limits
+ * admit, over HTTP and graphql-ws. The flood runs in a worker thread; its requests are counted by
+ * how they were answered (admitted, refused with a code, timed out). On two cores the load
+ * generators share the machine with the service, so part of any slowdown is theirs, not keyhub's.
+ */
+export async function noisyNeighbour(options: {
+  progress: Progress;
+  port: number;
+  victimSecrets: readonly string[];
+  gatewayToken: string;
+  attackerToken: string;
+  attackerKeyId: string;
+  seconds: number;
+}): Promise<NoisyNeighbourFigures> {
+  const { progress, port, victimSecrets, gatewayToken, seconds } = options;
+  const quiet = await progress.timed('other tenants without a flood', seconds, () => victims(port, victimSecrets, gatewayToken, seconds));
+  const orders: FloodOrders = { port, attackerToken: options.attackerToken, keyId: options.attackerKeyId, seconds: seconds + 1, httpConnections: 16, wsClients: 8 };
+  const worker = new Worker(join(__dirname, '..', 'flood.js'), { workerData: orders });
+  const flood = new Promise<FloodFigures>((resolve, reject) => {
+    worker.once('message', (figures: FloodFigures) => resolve(figures));
+    worker.once('error', reject);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the flood ramps up first
+  const flooded = await progress.timed('other tenants during one account\'s flood', seconds, () => victims(port, victimSecrets, gatewayToken, seconds));
+  const figures = await flood;
+  await worker.terminate();
+  return {
+    quiet,
+    flooded,
+    ratios: { forwardAuth: flooded.forwardAuth.p99Ms / quiet.forwardAuth.p99Ms, graphql: flooded.graphql.p99Ms / quiet.graphql.p99Ms },
+    flood: figures,
+  };
+}
