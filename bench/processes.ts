@@ -61,17 +61,11 @@ function startProcess(args: string[], env: Record<string, string>, listening: Re
   });
 }
 
-/**
- * Throughput scenarios run one client address and few accounts far past what a tenant may send:
- * the fairness limits (connections per address, operations per account per second) are lifted.
- */
-const THROUGHPUT_LIMITS = { WS_MAX_CONNECTIONS_PER_ADDRESS: '100000', ACCOUNT_REQUESTS_PER_SECOND: '1000000' };
-
 /** The built service (what `npm start` runs) on the embedded default, on 127.0.0.1 and a free port. */
 export const startService = (dataDir: string, env: Record<string, string> = {}, nodeFlags: string[] = [], timeoutMs = 300_000): Promise<Started> =>
   startProcess(
     [...nodeFlags, join(DIST, 'src', 'main.js')],
-    { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info', NODE_ENV: 'production', FORWARD_AUTH_OPEN: 'true', TRUST_PROXY: 'loopback', ...THROUGHPUT_LIMITS, ...env },
+    { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info', NODE_ENV: 'production', FORWARD_AUTH_OPEN: 'true', TRUST_PROXY: 'loopback', ...env },
     /keyhub listening on http:\/\/127\.0\.0\.1:(\d+)\/graphql/,
     timeoutMs,
   );

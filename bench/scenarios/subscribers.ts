@@ -15,6 +15,21 @@ export interface SubscriberFigures {
 }
 
 /**
+ * The service runs with its default fairness limits (ACCOUNT_REQUESTS_PER_SECOND 100, 100
+ * connections per client address): the subscribers start at most this many subscriptions a second,
+ * and each connects from an address of its own (the bench's service trusts loopback proxies).
+ */
+const SUBSCRIPTIONS_PER_SECOND = 90;
+
+/** A ws client presenting `address` as its client address, through X-Forwarded-For. */
+const webSocketFrom = (address: string) =>
+  class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { headers: { 'x-forwarded-for': address } });
+    }
+  };
+
+/**
  * N graphql-ws clients of one account subscribe to keyStatusChanged. A first status change
  * (a warm-up) proves that every subscription is registered; then the clock starts, the key's
  * status changes again, and each client's receipt is timed from the moment the mutation was sent.
@@ -28,10 +43,15 @@ export async function subscribers(options: { progress: Progress; port: number; o
   const clients: Client[] = [];
   const disposers: Array<() => void> = [];
   const bar = options.progress.counter('subscribers connected', count);
+  let batchStartedAt = Date.now();
   for (let i = 0; i < count; i += 1) {
+    if (i > 0 && i % SUBSCRIPTIONS_PER_SECOND === 0) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, batchStartedAt + 1000 - Date.now())));
+      batchStartedAt = Date.now();
+    }
     const client = createClient({
       url: `ws://127.0.0.1:${port}/graphql`,
-      webSocketImpl: WebSocket,
+      webSocketImpl: webSocketFrom(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`),
       connectionParams: { authorization: `Bearer ${ownerToken}` },
       retryAttempts: 0,
       lazy: true,
