@@ -103,7 +103,8 @@ describe('Fuzzing every operation with hostile arguments', () => {
   };
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { KEY_LIMIT_DEFAULT: '1000', LEAK_REPORTS_PER_MINUTE: '10000' } });
+    // Limits raised so that every hostile request reaches validation and the resolvers, rather than RATE_LIMITED.
+    keyhub = await startKeyhubProcess({ env: { KEY_LIMIT_DEFAULT: '1000', LEAK_REPORTS_PER_MINUTE: '10000', ACCOUNT_REQUESTS_PER_SECOND: '100000' } });
     tokens['owner'] = await tokenFor({ sub: 'fuzzer', account: 'acct-fuzz' });
     tokens['other tenant'] = await tokenFor({ sub: 'neighbour', account: 'acct-neighbour' });
     tokens['admin'] = await tokenFor({ sub: 'operator', account: 'platform', roles: ['admin'] });
