@@ -19,6 +19,7 @@ import { createContext } from '../graphql/context';
 import { formatError, logUnexpectedErrors } from '../graphql/errors';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
+import { builtConsoleDir, createConsoleAssets } from './consoleAssets';
 import { GRAPHQL_PATH, graphqlHttpHandler, isGraphQLRequest } from './graphqlHttp';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
 
@@ -35,6 +36,8 @@ export interface HttpDependencies {
   trustProxy?: string | undefined;
   /** graphql-ws: ping interval (a pong must come within it), and subscriptions per connection. */
   webSocket?: { keepAliveMs: number; maxSubscriptions: number };
+  /** The built console served at / (default: dist/console). */
+  consoleDir?: string;
 }
 
 export interface HttpApp {
@@ -55,7 +58,10 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   const webSocket = deps.webSocket ?? { keepAliveMs: 12_000, maxSubscriptions: 20 };
   // HTTP requests to /graphql go to Apollo without express around them (see graphqlHttp.ts); the rest to express.
   let graphqlHttp: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
-  const server = createServer((req, res) => (graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : app(req, res)));
+  const consoleAssets = createConsoleAssets(deps.consoleDir ?? builtConsoleDir());
+  const server = createServer((req, res) =>
+    graphqlHttp && isGraphQLRequest(req) ? void graphqlHttp(req, res) : consoleAssets(req, res) ? undefined : app(req, res),
+  );
 
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Caller }>(
