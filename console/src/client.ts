@@ -57,6 +57,8 @@ export function connect(graphqlUrl: string, getToken: () => string | Promise<str
     url: graphqlUrl,
     // No client cache: every view asks the server, and live events re-run the queries.
     requestPolicy: 'network-only',
+    // POST with a JSON body: Apollo's CSRF prevention refuses simple GET requests without a preflight header.
+    preferGetMethod: false,
     exchanges: [
       mapExchange({
         onResult(result) {
