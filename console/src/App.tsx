@@ -31,6 +31,19 @@ export function App(options: ConsoleOptions) {
     if (fromLink) storeToken(fromLink);
     return storedToken();
   });
+  // A sign-in link opened in a tab that already shows the console changes only the fragment.
+  useEffect(() => {
+    if (embedded) return;
+    const onHashChange = () => {
+      const fromLink = takeTokenFromFragment();
+      if (!fromLink) return;
+      storeToken(fromLink);
+      setNotice(isLive(fromLink) ? null : 'sessionExpired');
+      setToken(fromLink);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, [embedded]);
   const [notice, setNotice] = useState<MessageKey | null>(() => (token && !isLive(token) ? 'sessionExpired' : null));
   const [reachable, setReachable] = useState(true);
   const [live, setLive] = useState(false);
