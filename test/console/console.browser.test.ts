@@ -6,7 +6,7 @@ import { launchChromium } from '../support/browser';
 import type { KeyhubProcess } from '../support/keyhubProcess';
 import { startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
-import { CREATE, RENAME, SET_STATUS, VERIFY } from '../support/operations';
+import { CREATE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
 
 /**
  * The console (console/) driven in headless Chromium against the real built server (what
@@ -57,6 +57,8 @@ describe('The console in a browser', () => {
   let devSecret: string;
   let token: string;
   const created: { secret?: string; id?: string } = {};
+  // What the page itself got wrong: script errors and anything the Content-Security-Policy blocked.
+  const pageProblems: string[] = [];
 
   const api = (query: string, variables: Record<string, unknown> = {}) => gql(keyhub.url, token, query, variables);
   const sign = (claims: { sub: string; account: string; roles: string[] }, exp: number) =>
@@ -83,6 +85,10 @@ describe('The console in a browser', () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: keyhub.baseUrl });
     page = await context.newPage();
     page.setDefaultTimeout(5000);
+    page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) pageProblems.push(`CSP: ${message.text()}`);
+    });
   });
 
   afterAll(async () => {
@@ -113,7 +119,9 @@ describe('The console in a browser', () => {
     expect(await name.getAttribute('aria-invalid')).toBe('true');
     await name.fill('bad  name!');
     await dialog.getByText('Only letters, digits, _ and -, with single spaces between words.').waitFor();
-    await name.fill('生产 环境-text_1');
+    await name.fill('prod text-service_1'); // letters of any script
+    await eventually(async () => expect(await name.getAttribute('aria-invalid')).toBe('false'));
+    await name.fill('prod text-service_1');
     await eventually(async () => expect(await name.getAttribute('aria-invalid')).toBe('false'));
 
     const allowlist = dialog.getByRole('textbox', { name: 'IP allowlist (one per line, optional)' });
@@ -155,28 +163,27 @@ describe('The console in a browser', () => {
   });
 
   it('lists the key: masked, "-" for never used, then the time of a verification made through the API, in the viewer\'s zone', async () => {
-    const row = rowOf(page, '生产 环境-text_1');
+    const row = rowOf(page, 'prod text-service_1');
     await row.waitFor();
     expect(await page.getByRole('columnheader', { name: 'Created (UTC+8)' }).count()).toBe(1);
-    const masked = await cellOf(page, '生产 环境-text_1', 'API key');
+    const masked = await cellOf(page, 'prod text-service_1', 'API key');
     expect(masked).toBe(`${created.secret!.slice(0, 5)}***${created.secret!.slice(-4)}`);
-    expect(await cellOf(page, '生产 环境-text_1', 'Last used')).toBe('-');
-    expect(await cellOf(page, '生产 环境-text_1', 'Access scope')).toBe('Range: 2 entries');
-    expect(await cellOf(page, '生产 环境-text_1', 'Description')).toBe('Production text service');
-    created.id = await cellOf(page, '生产 环境-text_1', 'ID').then((text) => text.replace(/Copy$|Copied$/, '').trim());
+    expect(await cellOf(page, 'prod text-service_1', 'Last used')).toBe('-');
+    expect(await cellOf(page, 'prod text-service_1', 'Access scope')).toBe('Range: 2 entries');
+    expect(await cellOf(page, 'prod text-service_1', 'Description')).toBe('Production text service');
+    created.id = await cellOf(page, 'prod text-service_1', 'ID').then((text) => text.replace(/Copy$|Copied$/, '').trim());
     await page.getByText('1 of 50 keys').waitFor();
 
     const verification = await api(VERIFY, { key: created.secret, clientIp: '10.1.2.3', model: 'qwen-max' });
     expect(verification.data.verifyApiKey.valid).toBe(true);
     await eventually(async () => {
       await page.getByRole('button', { name: 'Refresh' }).click();
-      expect(await cellOf(page, '生产 环境-text_1', 'Last used')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      expect(await cellOf(page, 'prod text-service_1', 'Last used')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     });
-    await shot('list');
   });
 
   it('disables with the status switch, and the next /auth of that key is refused', async () => {
-    const toggle = page.getByRole('switch', { name: 'Enabled: 生产 环境-text_1' });
+    const toggle = page.getByRole('switch', { name: 'Enabled: prod text-service_1' });
     expect(await toggle.getAttribute('aria-checked')).toBe('true');
     // What a gateway in front of a model asks (forward auth): this client, this model.
     const gatewayAsks = () =>
@@ -269,7 +276,8 @@ describe('The console in a browser', () => {
 
   it('searches, filters by status and by long non-use, orders, and pages', async () => {
     for (let index = 1; index <= 11; index++) {
-      const response = await api(CREATE, { input: { name: `batch-${String(index).padStart(2, '0')}`, acceptTerms: true, region: index % 2 ? 'cn-hangzhou' : 'us-east-1' } });
+      const name = index === 1 ? '批量 密钥-01' : `batch-${String(index).padStart(2, '0')}`;
+      const response = await api(CREATE, { input: { name, acceptTerms: true, region: index % 2 ? 'cn-hangzhou' : 'us-east-1' } });
       expect(response.errors).toBeUndefined();
     }
     await page.getByText('Page 1 · 12 keys').waitFor();
@@ -281,9 +289,14 @@ describe('The console in a browser', () => {
     await page.getByText('Page 1 · 12 keys').waitFor();
 
     await page.getByRole('combobox', { name: 'Sort by' }).selectOption({ label: 'Name A–Z' });
-    await eventually(async () => expect(await page.getByRole('rowheader').first().textContent()).toBe('batch-01'));
+    await eventually(async () => expect(await page.getByRole('rowheader').first().textContent()).toBe('batch-02'));
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await eventually(async () => expect(await page.getByRole('rowheader').allTextContents()).toEqual(['mine', '批量 密钥-01']));
+    await page.getByRole('button', { name: 'Previous page' }).click();
     await page.getByRole('combobox', { name: 'Sort by' }).selectOption({ label: 'Recently used' });
     await eventually(async () => expect(await page.getByRole('rowheader').first().textContent()).toBe('mine'));
+    expect(await cellOf(page, 'batch-05', 'Last used')).toBe('-');
+    await shot('list');
 
     await page.getByRole('searchbox', { name: 'Search name or description' }).fill('chat');
     await eventually(async () => expect(await page.getByRole('rowheader').allTextContents()).toEqual(['mine']));
@@ -309,6 +322,42 @@ describe('The console in a browser', () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('combobox', { name: 'Region' }).selectOption({ label: 'All regions' });
     await page.getByText('Page 1 · 12 keys').waitFor();
+  });
+
+  it('says QUOTA_EXCEEDED with the limit when the account is full', async () => {
+    expect((await api(SET_LIMIT, { accountId: 'local', limit: 12 })).errors).toBeUndefined();
+    try {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.getByText('12 of 12 keys').waitFor();
+      await page.getByRole('button', { name: 'Create API key' }).first().click();
+      const dialog = page.getByRole('dialog', { name: 'Create API key' });
+      await dialog.getByRole('textbox', { name: 'Name' }).fill('one too many');
+      await dialog.getByRole('checkbox', { name: /I have agreed/ }).check();
+      await dialog.getByRole('button', { name: 'OK' }).click();
+      await dialog.getByRole('alert').filter({ hasText: 'You have reached your limit of 12 keys.' }).waitFor();
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    } finally {
+      await api(SET_LIMIT, { accountId: 'local', limit: 50 });
+    }
+  });
+
+  it('is usable from the keyboard: the actions menu and dialogs open, move and close with keys', async () => {
+    const actions = page.getByRole('button', { name: 'Actions for batch-05' });
+    await actions.focus();
+    await page.keyboard.press('ArrowDown');
+    const menu = page.getByRole('menu', { name: 'Actions for batch-05' });
+    await eventually(async () => expect(await menu.getByRole('menuitem', { name: 'Edit name' }).evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true));
+    await page.keyboard.press('ArrowUp'); // wraps to the last item
+    expect(await menu.getByRole('menuitem', { name: 'Delete' }).evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'detached' });
+    expect(await actions.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter'); // the focused first item: Edit name
+    const dialog = page.getByRole('dialog', { name: 'Edit name of batch-05' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it('deletes after a confirmation that names the key', async () => {
@@ -379,5 +428,9 @@ describe('The console in a browser', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('ran without script errors or anything blocked by the Content-Security-Policy', () => {
+    expect(pageProblems).toEqual([]);
   });
 });
