@@ -198,7 +198,7 @@ export function KeysPage(props: { connection: Connection; region: string; onRegi
                 <tr key={key.id}>
                   <th scope="row">{key.name}</th>
                   <td className="id">
-                    <code>{key.id}</code> <CopyButton text={key.id} label={t('copyId', { name: key.name })} />
+                    <code title={key.id}>{key.id}</code> <CopyButton text={key.id} label={t('copyId', { name: key.name })} />
                   </td>
                   <td>
                     <code>{key.maskedKey}</code>
@@ -219,9 +219,9 @@ export function KeysPage(props: { connection: Connection; region: string; onRegi
                   </td>
                   <td title={[...key.scope.models, ...key.scope.services].join(', ')}>{scopeSummary(key, t)}</td>
                   <td>{key.region}</td>
-                  <td>{formatTime(key.createdAt)}</td>
-                  <td>{formatTime(key.lastUsedAt)}</td>
-                  <td>{key.expiresAt ? formatTime(key.expiresAt) : t('never')}</td>
+                  <td className="time">{formatTime(key.createdAt)}</td>
+                  <td className="time">{formatTime(key.lastUsedAt)}</td>
+                  <td className="time">{key.expiresAt ? formatTime(key.expiresAt) : t('never')}</td>
                   <td>
                     <MenuButton
                       label={t('actionsFor', { name: key.name })}
