@@ -12,6 +12,8 @@ export default defineConfig({
     // One small app: a single script keeps the CSP and the cache rules simple.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
+    // .vite/manifest.json names the hashed files, for a platform that embeds the console.
+    manifest: true,
   },
   oxc: { jsx: { runtime: 'automatic' } },
   server: { proxy: { '/graphql': { target: 'http://localhost:4000', ws: true } } },

@@ -386,6 +386,30 @@ describe('The console in a browser', () => {
     await page.getByRole('alert').filter({ hasText: 'Connection to keyhub lost' }).waitFor({ state: 'detached' });
   });
 
+  it('mounts in a platform page with the platform token (embedding), without a sign-in of its own', async () => {
+    const manifest = (await (await fetch(`${keyhub.baseUrl}/.vite/manifest.json`)).json()) as Record<string, { file: string; css: string[] }>;
+    const entry = manifest['index.html']!;
+    const host = await context.newPage();
+    host.setDefaultTimeout(5000);
+    try {
+      // A page of the platform on the same origin (as behind its reverse proxy).
+      await host.route(`${keyhub.baseUrl}/platform.html`, (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<!doctype html><link rel="stylesheet" href="/${entry.css[0]}"><h1>Platform</h1><div id="keyhub-console" data-embedded></div>
+            <script type="module" src="/${entry.file}"></script>
+            <script type="module">window.keyhubConsole.mount(document.getElementById('keyhub-console'), { getToken: async () => ${JSON.stringify(token)}, locale: 'en' });</script>`,
+        }),
+      );
+      await host.goto(`${keyhub.baseUrl}/platform.html`);
+      await host.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+      await host.getByRole('rowheader', { name: 'batch-05', exact: true }).waitFor();
+      expect(await host.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    } finally {
+      await host.close();
+    }
+  });
+
   it('switches to Chinese (zh-CN)', async () => {
     await page.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
     await page.getByRole('heading', { name: 'API 密钥', level: 1 }).waitFor();
