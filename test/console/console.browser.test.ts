@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { SignJWT } from 'jose';
 import { launchChromium } from '../support/browser';
 import type { KeyhubProcess } from '../support/keyhubProcess';
@@ -202,6 +202,43 @@ describe('The console in a browser', () => {
     await rowOf(page, 'renamed-elsewhere').waitFor({ timeout: 3000 });
     await api(SET_STATUS, { id: created.id, status: 'ENABLED' });
     await eventually(async () => expect(await page.getByRole('switch', { name: 'Enabled: renamed-elsewhere' }).getAttribute('aria-checked')).toBe('true'), 3000);
+  });
+
+  it('after its live connection drops, resubscribes from the last cursor and catches up with what it missed', async () => {
+    const live = await context.newPage();
+    live.setDefaultTimeout(5000);
+    // The page's WebSocket goes through the test, which records what the page subscribes with and can cut the line.
+    const sockets: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
+    const subscriptions: Array<{ after: unknown }> = [];
+    await live.routeWebSocket(/\/graphql$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        const parsed = JSON.parse(String(message)) as { type: string; payload?: { variables?: { after?: unknown } } };
+        if (parsed.type === 'subscribe') subscriptions.push({ after: parsed.payload?.variables?.after ?? null });
+        server.send(message);
+      });
+      server.onMessage((message) => ws.send(message));
+      sockets.push({ page: ws, server });
+    });
+    try {
+      await live.goto(link);
+      await rowOf(live, 'renamed-elsewhere').waitFor();
+      await eventually(() => expect(subscriptions).toEqual([{ after: null }]));
+      // One event through the feed, so the page holds a cursor.
+      await api(RENAME, { id: created.id, name: 'before-the-drop' });
+      await rowOf(live, 'before-the-drop').waitFor({ timeout: 3000 });
+
+      const first = sockets[0]!;
+      await first.server.close({ code: 4000, reason: 'test: network drop' });
+      await first.page.close({ code: 4000, reason: 'test: network drop' });
+      await api(RENAME, { id: created.id, name: 'renamed-elsewhere' }); // while the page is disconnected
+
+      await eventually(() => expect(subscriptions).toHaveLength(2), 5000);
+      expect(subscriptions[1]!.after).toEqual(expect.any(String));
+      await rowOf(live, 'renamed-elsewhere').waitFor({ timeout: 3000 });
+    } finally {
+      await live.close();
+    }
   });
 
   it('renames, and on a concurrent change says "changed elsewhere" with the fresh values, then retries', async () => {
