@@ -52,7 +52,8 @@ export function App(options: ConsoleOptions) {
   const i18n = useMemo(() => ({ t: translator(locale), locale }), [locale]);
   useEffect(() => {
     document.documentElement.lang = locale;
-  }, [locale]);
+    document.title = `${i18n.t('product')} · ${i18n.t('appTitle')}`;
+  }, [locale, i18n]);
 
   const signOut = useCallback(
     (reason: MessageKey | null) => {

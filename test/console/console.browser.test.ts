@@ -480,16 +480,28 @@ describe('The console in a browser', () => {
       const expired = await sign({ sub: 'someone', account: 'local', roles: [] }, Math.floor(Date.now() / 1000) - 10);
       await other.goto(`${keyhub.baseUrl}/#token=${expired}`);
       await other.getByRole('heading', { name: 'Sign in to keyhub' }).waitFor();
-      await other.getByText('Your session has expired. Sign in again.').waitFor();
+      await other.getByText('Your session has expired or was refused. Sign in again.').waitFor();
+
+      // Refused by the server (signed with another secret): the first answer, UNAUTHENTICATED, leads to sign-in.
+      const forged = await new SignJWT({ account: 'local', roles: [] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('someone')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode('another-secret-that-is-at-least-32-characters'));
+      await other.goto('about:blank');
+      await other.goto(`${keyhub.baseUrl}/#token=${forged}`);
+      await other.getByRole('heading', { name: 'Sign in to keyhub' }).waitFor();
+      await other.getByText('Your session has expired or was refused. Sign in again.').waitFor();
 
       // Expiring while the page is open: the browser's clock is moved past the token's exp.
+      await other.goto('about:blank');
       await other.clock.install();
       const soon = await sign({ sub: 'someone', account: 'local', roles: [] }, Math.floor(Date.now() / 1000) + 600);
       await other.goto(`${keyhub.baseUrl}/#token=${soon}`);
       await other.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
       await other.clock.fastForward('11:00');
       await other.getByRole('heading', { name: 'Sign in to keyhub' }).waitFor();
-      await other.getByText('Your session has expired. Sign in again.').waitFor();
+      await other.getByText('Your session has expired or was refused. Sign in again.').waitFor();
     } finally {
       await other.close();
     }
