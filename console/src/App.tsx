@@ -31,6 +31,7 @@ export function App(options: ConsoleOptions) {
     if (fromLink) storeToken(fromLink);
     return storedToken();
   });
+  const [notice, setNotice] = useState<MessageKey | null>(() => (token && !isLive(token) ? 'sessionExpired' : null));
   // A sign-in link opened in a tab that already shows the console changes only the fragment.
   useEffect(() => {
     if (embedded) return;
@@ -44,7 +45,6 @@ export function App(options: ConsoleOptions) {
     window.addEventListener('hashchange', onHashChange);
     return () => window.removeEventListener('hashchange', onHashChange);
   }, [embedded]);
-  const [notice, setNotice] = useState<MessageKey | null>(() => (token && !isLive(token) ? 'sessionExpired' : null));
   const [reachable, setReachable] = useState(true);
   const [live, setLive] = useState(false);
   const [regions, setRegions] = useState<string[]>([]);
@@ -72,7 +72,11 @@ export function App(options: ConsoleOptions) {
     const getToken = options.getToken ?? (() => liveToken as string);
     const created = connect(graphqlUrl, getToken, {
       onUnauthenticated: () => signOut('sessionExpired'),
-      onReachable: setReachable,
+      onReachable: (ok) => {
+        setReachable(ok);
+        // Embedded: the host's next token worked, so the expiry notice no longer applies.
+        if (ok && embedded) setNotice(null);
+      },
       onLive: setLive,
     });
     setConnection(created);
@@ -135,6 +139,11 @@ export function App(options: ConsoleOptions) {
           </button>
         )}
       </header>
+      {embedded && notice && (
+        <div className="banner" role="alert">
+          {t(notice)}
+        </div>
+      )}
       {!reachable && (
         <div className="banner" role="alert">
           {t('offline')}
