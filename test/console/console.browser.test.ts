@@ -19,7 +19,7 @@ jest.setTimeout(60_000);
 // page.evaluate takes expressions as strings here: the project's type-check has no DOM types.
 
 /** Polls until `check` passes (Playwright's own expect is not part of playwright-core). */
-async function eventually(check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> {
+async function eventually(check: () => Promise<void> | void, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -84,7 +84,7 @@ describe('The console in a browser', () => {
     context = await browser.newContext({ timezoneId: 'Asia/Shanghai', locale: 'en-US', viewport: { width: 1360, height: 800 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: keyhub.baseUrl });
     page = await context.newPage();
-    page.setDefaultTimeout(5000);
+    page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
       if (/Content.Security.Policy/i.test(message.text())) pageProblems.push(`CSP: ${message.text()}`);
@@ -206,7 +206,7 @@ describe('The console in a browser', () => {
 
   it('after its live connection drops, resubscribes from the last cursor and catches up with what it missed', async () => {
     const live = await context.newPage();
-    live.setDefaultTimeout(5000);
+    live.setDefaultTimeout(10_000);
     // The page's WebSocket goes through the test, which records what the page subscribes with and can cut the line.
     const sockets: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
     const subscriptions: Array<{ after: unknown }> = [];
@@ -427,7 +427,7 @@ describe('The console in a browser', () => {
     const manifest = (await (await fetch(`${keyhub.baseUrl}/.vite/manifest.json`)).json()) as Record<string, { file: string; css: string[] }>;
     const entry = manifest['index.html']!;
     const host = await context.newPage();
-    host.setDefaultTimeout(5000);
+    host.setDefaultTimeout(10_000);
     try {
       // A page of the platform on the same origin (as behind its reverse proxy).
       await host.route(`${keyhub.baseUrl}/platform.html`, (route) =>
@@ -474,7 +474,7 @@ describe('The console in a browser', () => {
 
   it('sends an expired token back to sign-in, never to a blank page', async () => {
     const other = await browser.newPage();
-    other.setDefaultTimeout(5000);
+    other.setDefaultTimeout(10_000);
     try {
       // Already expired when the link is opened.
       const expired = await sign({ sub: 'someone', account: 'local', roles: [] }, Math.floor(Date.now() / 1000) - 10);
