@@ -3,10 +3,10 @@ import { Provider } from 'urql';
 import type { Connection } from './client';
 import { connect } from './client';
 import type { Locale, MessageKey } from './i18n';
-import { I18nContext, LOCALES, initialLocale, rememberLocale, translator, useT } from './i18n';
+import { I18nContext, LOCALES, initialLocale, rememberLocale, translator } from './i18n';
 import { KeysPage } from './KeysPage';
 import { expiryOf, storeToken, storedToken, takeTokenFromFragment } from './session';
-import { Field } from './ui';
+import { SignIn } from './SignIn';
 
 export interface ConsoleOptions {
   /** keyhub's GraphQL endpoint; default: /graphql of the page's origin. */
@@ -113,7 +113,7 @@ export function App(options: ConsoleOptions) {
         <span className="spacer" />
         {signedIn && live && (
           <span className="live" role="status">
-            ● Live
+            ● {t('live')}
           </span>
         )}
         <label>
@@ -167,56 +167,5 @@ export function App(options: ConsoleOptions) {
         />
       )}
     </I18nContext.Provider>
-  );
-}
-
-function SignIn(props: { graphqlUrl: string; notice: MessageKey | null; onSignedIn: (token: string) => void }) {
-  const t = useT();
-  const [token, setToken] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<MessageKey | null>(null);
-  return (
-    <main className="sign-in">
-      <h1>{t('signInTitle')}</h1>
-      {props.notice && (
-        <p className="warning" role="alert">
-          {t(props.notice)}
-        </p>
-      )}
-      <p>{t('signInHelp')}</p>
-      <form
-        onSubmit={async (event) => {
-          event.preventDefault();
-          const candidate = token.trim().replace(/^Bearer\s+/i, '');
-          if (!candidate) return;
-          setBusy(true);
-          setError(null);
-          // Try the token on the public API before keeping it.
-          try {
-            const response = await fetch(props.graphqlUrl, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${candidate}` },
-              body: JSON.stringify({ query: '{ accountQuota { used } }' }),
-            });
-            const body = (await response.json()) as { data?: unknown };
-            if (body.data) props.onSignedIn(candidate);
-            else setError('tokenRefused');
-          } catch {
-            setError('offline');
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <Field label={t('tokenLabel')} error={error ? t(error) : undefined}>
-          {({ id, describedBy, invalid }) => (
-            <input id={id} type="password" autoComplete="off" spellCheck={false} value={token} aria-describedby={describedBy} aria-invalid={invalid} onChange={(event) => setToken(event.target.value)} required />
-          )}
-        </Field>
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? t('signingIn') : t('signIn')}
-        </button>
-      </form>
-    </main>
   );
 }

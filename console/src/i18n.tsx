@@ -65,7 +65,7 @@ const en = {
   noMatch: 'No keys match these filters.',
   loading: 'Loading…',
   offline: 'Connection to keyhub lost. Retrying…',
-  liveChange: 'The list was updated: a key changed elsewhere.',
+  live: 'Live',
   // dialogs
   cancel: 'Cancel',
   ok: 'OK',
@@ -209,7 +209,7 @@ const zhCN: Record<MessageKey, string> = {
   noMatch: '没有符合筛选条件的密钥。',
   loading: '加载中…',
   offline: '与 keyhub 的连接已断开，正在重试…',
-  liveChange: '列表已更新：有密钥在别处被更改。',
+  live: '实时',
   cancel: '取消',
   ok: '确定',
   save: '保存',

@@ -212,3 +212,6 @@ export function changedFields(before: KeyFormValues, after: KeyFormValues): Form
   if (before.expiresAt !== after.expiresAt) changed.push('expiresAt');
   return changed;
 }
+
+export const scopeSummary = (key: Pick<KeyFieldsFragment, 'scope'>, t: Translate): string =>
+  key.scope.mode === 'ALL' ? t('scopeAll') : t('scopeRange', { count: key.scope.models.length + key.scope.services.length });
