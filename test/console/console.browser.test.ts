@@ -480,7 +480,7 @@ describe('The console in a browser', () => {
   });
 
   it('sends an expired token back to sign-in, never to a blank page', async () => {
-    const other = await browser.newPage();
+    const other = await context.newPage();
     other.setDefaultTimeout(10_000);
     try {
       // Already expired when the link is opened.
@@ -511,6 +511,36 @@ describe('The console in a browser', () => {
       await other.getByText('Your session has expired or was refused. Sign in again.').waitFor();
     } finally {
       await other.close();
+    }
+  });
+
+  it('passes axe-core accessibility checks on the list, the create dialog and the sign-in screen', async () => {
+    // A separate context that lets the test inject axe-core (the console's own CSP rightly refuses injected scripts).
+    const audit = await browser.newContext({ bypassCSP: true, viewport: { width: 1360, height: 800 } });
+    const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+    const violationsOf = async (target: Page): Promise<string[]> => {
+      await target.addScriptTag({ content: axeSource });
+      const results = (await target.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as {
+        violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+      };
+      return results.violations.map((violation) => `${violation.impact} ${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+    };
+    try {
+      const target = await audit.newPage();
+      target.setDefaultTimeout(10_000);
+      await target.goto(link);
+      await target.getByText(/ of 50 keys$/).waitFor();
+      expect(await violationsOf(target)).toEqual([]);
+      await target.getByRole('button', { name: 'Create API key' }).first().click();
+      await target.getByRole('radio', { name: /^Range/ }).check();
+      await target.getByRole('textbox', { name: 'Name' }).fill('x');
+      expect(await violationsOf(target)).toEqual([]);
+      await target.getByRole('button', { name: 'Cancel' }).click();
+      await target.getByRole('button', { name: 'Sign out' }).click();
+      await target.getByRole('heading', { name: 'Sign in to keyhub' }).waitFor();
+      expect(await violationsOf(target)).toEqual([]);
+    } finally {
+      await audit.close().catch(() => undefined);
     }
   });
 
