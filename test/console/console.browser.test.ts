@@ -6,7 +6,8 @@ import { launchChromium } from '../support/browser';
 import type { KeyhubProcess } from '../support/keyhubProcess';
 import { startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
-import { CREATE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
+import { REPORT_LEAK } from '../support/keyCareOperations';
+import { CREATE, DELETE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
 
 /**
  * The console (console/) driven in headless Chromium against the real built server (what
@@ -196,12 +197,20 @@ describe('The console in a browser', () => {
     expect(after.headers.get('x-auth-failure')).toBe('DISABLED');
   });
 
-  it('shows changes made elsewhere through the API without a refresh', async () => {
+  it('shows changes made elsewhere through the API (rename, enable, leak report, creation, deletion) without a refresh', async () => {
     const renamed = await api(RENAME, { id: created.id, name: 'renamed-elsewhere' });
     expect(renamed.errors).toBeUndefined();
     await rowOf(page, 'renamed-elsewhere').waitFor({ timeout: 3000 });
     await api(SET_STATUS, { id: created.id, status: 'ENABLED' });
     await eventually(async () => expect(await page.getByRole('switch', { name: 'Enabled: renamed-elsewhere' }).getAttribute('aria-checked')).toBe('true'), 3000);
+
+    // Created, reported as leaked (by anyone, without a login) and deleted elsewhere.
+    const leaky = (await api(CREATE, { input: { name: 'leaky', acceptTerms: true } })).data.createApiKey;
+    await rowOf(page, 'leaky').waitFor({ timeout: 3000 });
+    expect((await gql(keyhub.url, null, REPORT_LEAK, { secret: leaky.secret })).data.reportLeakedKey.received).toBe(true);
+    await eventually(async () => expect(await page.getByRole('switch', { name: 'Enabled: leaky' }).getAttribute('aria-checked')).toBe('false'), 3000);
+    expect((await api(DELETE, { id: leaky.apiKey.id })).errors).toBeUndefined();
+    await rowOf(page, 'leaky').waitFor({ state: 'detached', timeout: 3000 });
   });
 
   it('after its live connection drops, resubscribes from the last cursor and catches up with what it missed', async () => {
