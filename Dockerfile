@@ -8,7 +8,8 @@ WORKDIR /app
 # python3, make and g++.
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json schema.graphql ./
+COPY console ./console
 COPY src ./src
 COPY projections ./projections
 COPY scripts ./scripts

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
       { account: 'local', roles: ['admin', 'gateway'] },
       `No JWT_SECRET set: using a development secret kept in ${config.DATA_DIR}/jwt-secret. Try: curl -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ accountQuota { limit used } }"}' ${keyhub.url}`,
     );
+    // The fragment never reaches the server: the console reads the token from it and forgets the fragment.
+    logger.info(`Console: open ${keyhub.url.replace(/\/graphql$/, '/')}#token=${token}`);
   }
 
   let stopping = false;

@@ -23,7 +23,8 @@ import type { Logger } from '../logger';
 import { clientAddressOf } from './clientAddress';
 import { GRAPHQL_BODY_LIMIT_BYTES, GRAPHQL_PATH, graphqlHttpHandler } from './graphqlHttp';
 import { CLOSE_SLOW_CONSUMER, ConnectionLimits, MAX_AUTHORIZATION_LENGTH, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
-import { Router, refuseUpgrade, sendJson } from './router';
+import { Router, refuseUpgrade, sendError, sendJson } from './router';
+import { builtConsoleDir, createConsoleAssets } from './consoleAssets';
 
 export interface HttpDependencies {
   schema: GraphQLSchema;
@@ -42,6 +43,8 @@ export interface HttpDependencies {
   trustProxy?: string | undefined;
   /** graphql-ws: ping interval (a pong must come within it), subscriptions per connection, connections in all and per client address. */
   webSocket?: { keepAliveMs: number; maxSubscriptions: number; maxConnections: number; maxConnectionsPerAddress: number };
+  /** The built console served at / (default: dist/console). */
+  consoleDir?: string;
 }
 
 export interface HttpApp {
@@ -193,6 +196,11 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       sendJson(res, state.status === 'ready' ? 200 : 503, { ready: state.status === 'ready', ...state });
     });
   deps.routes?.(router);
+  // Last, at /: the console's page and hashed assets; a path that is neither is the router's 404.
+  const consoleAssets = createConsoleAssets(deps.consoleDir ?? builtConsoleDir());
+  router.route({ path: '/', match: 'prefix' }, (req, res) => {
+    if (!consoleAssets(req, res)) sendError(res, new PublicError('NOT_FOUND', `no route for ${req.method ?? 'GET'} ${(req.url ?? '/').split('?', 1)[0]?.slice(0, 200)}`));
+  });
 
   return {
     server,

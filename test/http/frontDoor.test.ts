@@ -26,8 +26,11 @@ describe('The HTTP front door', () => {
     expect(await ready.json()).toEqual({ ready: true, status: 'ready' });
   });
 
-  it('answers unknown paths 404 with a coded JSON error, never cached', async () => {
-    for (const path of ['/', '/nope', '/graphql/extra', '/healthzz']) {
+  it('answers unknown paths 404 with a coded JSON error, never cached, and / with the console', async () => {
+    const page = await fetch(`${keyhub.baseUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    for (const path of ['/nope', '/graphql/extra', '/healthzz']) {
       const response = await fetch(`${keyhub.baseUrl}${path}`);
       expect(response.status).toBe(404);
       expect(response.headers.get('cache-control')).toBe('no-store');

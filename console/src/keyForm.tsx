@@ -1,0 +1,217 @@
+import type { ApiError } from './apiErrors';
+import { fieldMatches } from './apiErrors';
+import type { KeyFieldsFragment, ScopeMode } from './gql/graphql';
+import type { MessageKey, Translate } from './i18n';
+import { useT } from './i18n';
+import { IP_ALLOWLIST_MAX, badIpLines, badScopeLines, descriptionOk, linesOf, nameProblem, regionOk } from './rules';
+import { fromLocalInput } from './time';
+import { Field } from './ui';
+
+/** What the create and edit dialogs edit, as the person typed it. */
+export interface KeyFormValues {
+  name: string;
+  description: string;
+  region: string;
+  scopeMode: ScopeMode;
+  models: string;
+  services: string;
+  ipAllowlist: string;
+  expiresAt: string;
+}
+
+export type FormField = 'name' | 'description' | 'region' | 'scope' | 'models' | 'services' | 'ipAllowlist' | 'expiresAt';
+
+export const emptyForm = (region: string): KeyFormValues => ({
+  name: '',
+  description: '',
+  region,
+  scopeMode: 'ALL',
+  models: '',
+  services: '',
+  ipAllowlist: '',
+  expiresAt: '',
+});
+
+export const formOf = (key: KeyFieldsFragment): KeyFormValues => ({
+  name: key.name,
+  description: key.description ?? '',
+  region: key.region,
+  scopeMode: key.scope.mode,
+  models: key.scope.models.join('\n'),
+  services: key.scope.services.join('\n'),
+  ipAllowlist: key.ipAllowlist.join('\n'),
+  expiresAt: '',
+});
+
+export const scopeInput = (values: KeyFormValues) =>
+  values.scopeMode === 'ALL'
+    ? { mode: 'ALL' as const }
+    : { mode: 'RESTRICTED' as const, models: linesOf(values.models).map((entry) => entry.value), services: linesOf(values.services).map((entry) => entry.value) };
+
+export const allowlistInput = (values: KeyFormValues): string[] => linesOf(values.ipAllowlist).map((entry) => entry.value);
+
+const lineMessages = (lines: number[], key: MessageKey, t: Translate): string | undefined =>
+  lines.length ? lines.map((line) => t(key, { line })).join(' ') : undefined;
+
+/** Problems the console can see before asking the server, by field (the server's rules, see rules.ts). */
+export function formProblems(values: KeyFormValues, fields: readonly FormField[], t: Translate): Partial<Record<FormField, string>> {
+  const problems: Partial<Record<FormField, string>> = {};
+  const has = (field: FormField) => fields.includes(field);
+  if (has('name')) {
+    const problem = nameProblem(values.name);
+    if (problem) problems.name = t(problem === 'length' ? 'nameLength' : 'nameCharacters');
+  }
+  if (has('description') && !descriptionOk(values.description)) problems.description = t('descriptionBad');
+  if (has('region') && !regionOk(values.region)) problems.region = t('regionBad');
+  if (has('scope') && values.scopeMode === 'RESTRICTED') {
+    const models = lineMessages(badScopeLines(values.models), 'badScopeLine', t);
+    const services = lineMessages(badScopeLines(values.services), 'badScopeLine', t);
+    if (models) problems.models = models;
+    if (services) problems.services = services;
+    if (linesOf(values.models).length + linesOf(values.services).length === 0) problems.scope = t('scopeEmpty');
+  }
+  if (has('ipAllowlist')) {
+    const lines = linesOf(values.ipAllowlist);
+    const bad = lineMessages(badIpLines(values.ipAllowlist), 'badIpLine', t);
+    if (bad || lines.length > IP_ALLOWLIST_MAX) problems.ipAllowlist = [bad, lines.length > IP_ALLOWLIST_MAX ? t('tooManyIps') : null].filter(Boolean).join(' ');
+  }
+  if (has('expiresAt') && values.expiresAt) {
+    const instant = fromLocalInput(values.expiresAt);
+    if (!instant || Date.parse(instant) <= Date.now()) problems.expiresAt = t('expiryPast');
+  }
+  return problems;
+}
+
+/** The server's BAD_USER_INPUT, put next to the form field its extensions.field names. */
+export function serverFieldOf(error: ApiError | null): FormField | null {
+  if (!error || error.code !== 'BAD_USER_INPUT' || !error.field) return null;
+  if (fieldMatches(error.field, 'scope.models')) return 'models';
+  if (fieldMatches(error.field, 'scope.services')) return 'services';
+  for (const field of ['name', 'description', 'region', 'scope', 'ipAllowlist', 'expiresAt'] as const) if (fieldMatches(error.field, field)) return field;
+  return null;
+}
+
+interface FieldsProps {
+  values: KeyFormValues;
+  onChange: (values: KeyFormValues) => void;
+  /** Problems to show now, by field. */
+  errors: Partial<Record<FormField, string>>;
+  fields: readonly FormField[];
+  regions?: string[];
+}
+
+/** The key's fields, labelled, each with its rule and its error. */
+export function KeyFormFields({ values, onChange, errors, fields, regions = [] }: FieldsProps) {
+  const t = useT();
+  const set = (patch: Partial<KeyFormValues>) => onChange({ ...values, ...patch });
+  const has = (field: FormField) => fields.includes(field);
+  return (
+    <>
+      {has('name') && (
+        <Field label={t('name')} hint={t('nameRules')} error={errors.name}>
+          {({ id, describedBy, invalid }) => (
+            <input id={id} value={values.name} aria-describedby={describedBy} aria-invalid={invalid} autoComplete="off" required maxLength={200} onChange={(event) => set({ name: event.target.value })} />
+          )}
+        </Field>
+      )}
+      {has('description') && (
+        <Field label={t('description')} error={errors.description}>
+          {({ id, describedBy, invalid }) => (
+            <textarea id={id} rows={2} value={values.description} aria-describedby={describedBy} aria-invalid={invalid} maxLength={400} onChange={(event) => set({ description: event.target.value })} />
+          )}
+        </Field>
+      )}
+      {has('region') && (
+        <Field label={t('region')} hint={t('regionHint')} error={errors.region}>
+          {({ id, describedBy, invalid }) => (
+            <>
+              <input id={id} list={`${id}-regions`} value={values.region} aria-describedby={describedBy} aria-invalid={invalid} autoComplete="off" maxLength={64} onChange={(event) => set({ region: event.target.value })} />
+              <datalist id={`${id}-regions`}>
+                {regions.map((region) => (
+                  <option key={region} value={region} />
+                ))}
+              </datalist>
+            </>
+          )}
+        </Field>
+      )}
+      {has('scope') && (
+        <fieldset className="scope" aria-describedby={errors.scope ? 'scope-error' : undefined}>
+          <legend>{t('scope')}</legend>
+          <label className="inline">
+            <input type="radio" name="scope-mode" checked={values.scopeMode === 'ALL'} onChange={() => set({ scopeMode: 'ALL' })} /> {t('scopeAllOption')}
+          </label>
+          <label className="inline">
+            <input type="radio" name="scope-mode" checked={values.scopeMode === 'RESTRICTED'} onChange={() => set({ scopeMode: 'RESTRICTED' })} /> {t('scopeRangeOption')}
+          </label>
+          {values.scopeMode === 'RESTRICTED' && (
+            <div className="scope-lists">
+              <Field label={t('scopeModels')} hint={t('scopeHint')} error={errors.models}>
+                {({ id, describedBy, invalid }) => (
+                  <textarea id={id} rows={3} value={values.models} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} onChange={(event) => set({ models: event.target.value })} />
+                )}
+              </Field>
+              <Field label={t('scopeServices')} error={errors.services}>
+                {({ id, describedBy, invalid }) => (
+                  <textarea id={id} rows={3} value={values.services} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} onChange={(event) => set({ services: event.target.value })} />
+                )}
+              </Field>
+            </div>
+          )}
+          {errors.scope && (
+            <p id="scope-error" className="error" role="alert">
+              {errors.scope}
+            </p>
+          )}
+        </fieldset>
+      )}
+      {has('ipAllowlist') && (
+        <Field label={t('allowlist')} hint={t('allowlistHint')} error={errors.ipAllowlist}>
+          {({ id, describedBy, invalid }) => (
+            <textarea id={id} rows={3} value={values.ipAllowlist} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} onChange={(event) => set({ ipAllowlist: event.target.value })} />
+          )}
+        </Field>
+      )}
+      {has('expiresAt') && (
+        <Field label={t('expiresAt')} error={errors.expiresAt}>
+          {({ id, describedBy, invalid }) => (
+            <input id={id} type="datetime-local" value={values.expiresAt} aria-describedby={describedBy} aria-invalid={invalid} onChange={(event) => set({ expiresAt: event.target.value })} />
+          )}
+        </Field>
+      )}
+    </>
+  );
+}
+
+/** Which errors to show: the console's own once a field was touched (or on submit), the server's always. */
+export function visibleErrors(
+  problems: Partial<Record<FormField, string>>,
+  touched: ReadonlySet<FormField> | 'all',
+  serverError: ApiError | null,
+): Partial<Record<FormField, string>> {
+  const shown: Partial<Record<FormField, string>> = {};
+  for (const [field, message] of Object.entries(problems) as Array<[FormField, string]>) {
+    const isTouched = touched === 'all' || touched.has(field) || ((field === 'models' || field === 'services') && touched.has('scope'));
+    if (isTouched) shown[field] = message;
+  }
+  const serverField = serverFieldOf(serverError);
+  if (serverField && serverError && !shown[serverField]) shown[serverField] = serverError.message;
+  return shown;
+}
+
+/** Fields whose value differs between two form states (to mark them touched as the person types). */
+export function changedFields(before: KeyFormValues, after: KeyFormValues): FormField[] {
+  const changed: FormField[] = [];
+  if (before.name !== after.name) changed.push('name');
+  if (before.description !== after.description) changed.push('description');
+  if (before.region !== after.region) changed.push('region');
+  if (before.scopeMode !== after.scopeMode) changed.push('scope');
+  if (before.models !== after.models) changed.push('models', 'scope');
+  if (before.services !== after.services) changed.push('services', 'scope');
+  if (before.ipAllowlist !== after.ipAllowlist) changed.push('ipAllowlist');
+  if (before.expiresAt !== after.expiresAt) changed.push('expiresAt');
+  return changed;
+}
+
+export const scopeSummary = (key: Pick<KeyFieldsFragment, 'scope'>, t: Translate): string =>
+  key.scope.mode === 'ALL' ? t('scopeAll') : t('scopeRange', { count: key.scope.models.length + key.scope.services.length });
