@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client as WsClient } from 'graphql-ws';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { startApiSpecification } from '../support/apiSpecification';
 import type { GraphQLResponse } from '../support/graphqlClient';
 import { clientFor, connected, errorOf, gql, subscribe, wsClient } from '../support/graphqlClient';
 import { CREATE, DELETE, GET, HISTORY, QUOTA, SET_STATUS } from '../support/operations';
@@ -22,7 +22,7 @@ async function report(url: string, secret: string, from: string): Promise<GraphQ
 }
 
 describe('Leaked-key reports, end to end', () => {
-  let keyhub: KeyhubProcess;
+  let keyhub: KeyhubSpecification;
   let gateway: Client;
   const sockets: WsClient[] = [];
   let addresses = 0;
@@ -32,7 +32,7 @@ describe('Leaked-key reports, end to end', () => {
   const verify = async (key: string) => (await gateway.call(VERIFY_WITH_DEADLINE, { key })).verifyApiKey;
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { LEAK_REPORTS_PER_MINUTE: String(LIMIT), TRUST_PROXY: 'loopback' } });
+    keyhub = await startApiSpecification({ env: { LEAK_REPORTS_PER_MINUTE: String(LIMIT), TRUST_PROXY: 'loopback' } });
     gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
   });
   afterAll(async () => {

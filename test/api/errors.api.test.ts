@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { startApiSpecification } from '../support/apiSpecification';
 import { clientFor, errorOf, gql, tokenFor } from '../support/graphqlClient';
 import { CREATE, DELETE, DESCRIBE, GET, HISTORY, LIST, QUOTA, RENAME, SET_LIMIT, SET_STATUS, UPDATE_SCOPE, VERIFY } from '../support/operations';
 
 type Client = Awaited<ReturnType<typeof clientFor>>;
 
 describe('Errors', () => {
-  let keyhub: KeyhubProcess;
+  let keyhub: KeyhubSpecification;
   let owner: Client;
   let keyId: string;
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess();
+    keyhub = await startApiSpecification();
   });
   beforeEach(async () => {
     owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
