@@ -104,6 +104,8 @@ export interface KeyhubSpecification {
   forwardAuth(headers: Record<string, string>, path?: string, method?: string): () => Promise<ForwardAuthResponse>;
   /** Appends existing streams and waits until the read model reflects them. */
   append(...streams: ExistingStream[]): Promise<void>;
+  /** Resolves when the next live feed of `accountId` to subscribe listens (call before subscribing). */
+  listening(accountId: string): Promise<void>;
   /** Subscribes over graphql-ws and resolves once the server's feed listens: every event applied from then on reaches it. */
   live<T = any>(owner: Client, query: string, variables?: Record<string, unknown>, extra?: Parameters<typeof wsClient>[2]): Promise<LiveFeed<T>>;
   /** Writes the key uses the verifier noted (the flush a timer does in the service) and waits until the read model shows them. */
@@ -158,6 +160,7 @@ export async function startApiSpecification(options: { env?: Record<string, stri
     await settled();
   };
   const baseUrl = keyhub.url.replace(/\/graphql$/, '');
+  const nextListening = (accountId: string) => new Promise<void>((resolve) => listening.set(accountId, [...(listening.get(accountId) ?? []), resolve]));
 
   return {
     url: keyhub.url,
@@ -192,11 +195,12 @@ export async function startApiSpecification(options: { env?: Record<string, stri
         };
       },
     append,
+    listening: nextListening,
     live: async (owner, query, variables = {}, extra = {}) => {
       const client = wsClient(keyhub.url.replace(/^http/, 'ws'), owner.token, extra);
       sockets.push(client);
       const accountId = owner.identity.account;
-      const listens = new Promise<void>((resolve) => listening.set(accountId, [...(listening.get(accountId) ?? []), resolve]));
+      const listens = nextListening(accountId);
       const feed = subscribe(client, query, variables);
       await connected(client);
       await listens;
