@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
+import { TEST_JWT_SECRET, freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
@@ -13,6 +13,12 @@ describe('Start-up and configuration', () => {
     const result = runMain({ PORT: 'eighty', KEY_LIMIT_DEFAULT: '-3', LOG_LEVEL: 'loud', JWT_SECRET: 'short' });
     expect(result.status).toBe(2);
     for (const name of ['PORT', 'KEY_LIMIT_DEFAULT', 'LOG_LEVEL', 'JWT_SECRET']) expect(result.stderr).toContain(name);
+  });
+
+  it('rejects a too-short FORWARD_AUTH_TOKEN at start with a clear message', () => {
+    const result = runMain({ JWT_SECRET: TEST_JWT_SECRET, FORWARD_AUTH_TOKEN: 'short' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/FORWARD_AUTH_TOKEN must be at least 16 characters/);
   });
 
   it('refuses to start in production without JWT_SECRET', () => {
