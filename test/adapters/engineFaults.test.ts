@@ -11,7 +11,8 @@ import type { Keyhub } from '../../src/compositionRoot';
 import type { Engines } from '../../src/engines';
 import { startKeyhub } from '../../src/compositionRoot';
 import { gql } from '../support/graphqlClient';
-import { inProcessConfig as config, until } from './serviceHarness';
+import { inProcessConfig as config } from './serviceHarness';
+import { until } from '../support/apiHelpers';
 
 /**
  * An event store that goes down and comes back on demand, as a server would: while down every

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newOwner } from '../support/apiHelpers';
 import type { KeyhubSpecification } from '../support/apiSpecification';
 import { startApiSpecification } from '../support/apiSpecification';
 import { clientFor, errorOf, gql, tokenFor } from '../support/graphqlClient';
@@ -15,7 +16,7 @@ describe('Errors', () => {
     keyhub = await startApiSpecification();
   });
   beforeEach(async () => {
-    owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
+    owner = await newOwner(keyhub.url, 'alice');
     keyId = (await owner.call(CREATE, { input: { name: 'original', acceptTerms: true } })).createApiKey.apiKey.id;
   });
   afterAll(async () => {

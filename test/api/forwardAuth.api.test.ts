@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createKey, newGateway, newOwner } from '../support/apiHelpers';
 import type { KeyhubSpecification } from '../support/apiSpecification';
 import { expectNoNewEvents, expectResponse, startApiSpecification } from '../support/apiSpecification';
 import { clientFor } from '../support/graphqlClient';
@@ -14,15 +15,14 @@ describe('forward auth (GET /auth) for gateways', () => {
   let keyhub: KeyhubSpecification;
   let owner: Client;
   let gateway: Client;
-  const create = async (input: Record<string, unknown> = {}) =>
-    (await owner.call(CREATE, { input: { name: 'gateway key', acceptTerms: true, ...input } })).createApiKey as { secret: string; apiKey: { id: string; accountId: string } };
+  const create = (input: Record<string, unknown> = {}) => createKey(owner, input, { name: 'gateway key' });
   const bearer = (secret: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${secret}`, ...extra });
 
   beforeAll(async () => {
     // The test runner is the gateway here, on loopback: its X-Forwarded-For is believed.
     keyhub = await startApiSpecification({ env: { TRUST_PROXY: 'loopback' } });
-    owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
-    gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
+    owner = await newOwner(keyhub.url, 'owner');
+    gateway = await newGateway(keyhub.url);
   });
   afterAll(async () => {
     await keyhub.stop();
@@ -126,7 +126,7 @@ describe('forward auth with FORWARD_AUTH_TOKEN set', () => {
   });
 
   it('refuses callers without the gateway token before looking at the key', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'owner');
     const { secret } = (await owner.call(CREATE, { input: { name: 'gateway key', acceptTerms: true } })).createApiKey;
     expect(await forwardAuth(keyhub, { authorization: `Bearer ${secret}` })).toMatchObject({ status: 401, failure: 'GATEWAY_UNAUTHENTICATED', keyId: null });
     expect(await forwardAuth(keyhub, { authorization: `Bearer ${secret}`, 'x-gateway-token': 'wrong-token-of-some-length' })).toMatchObject({
@@ -137,7 +137,7 @@ describe('forward auth with FORWARD_AUTH_TOKEN set', () => {
   });
 
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy (TRUST_PROXY unset): the allowlist sees the peer', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'owner', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'owner');
     const call = async (ipAllowlist: string[], forwardedFor: string) => {
       const { secret } = (await owner.call(CREATE, { input: { name: 'gateway key', acceptTerms: true, ipAllowlist } })).createApiKey;
       return forwardAuth(keyhub, { authorization: `Bearer ${secret}`, 'x-gateway-token': GATEWAY_TOKEN, 'x-forwarded-for': forwardedFor });

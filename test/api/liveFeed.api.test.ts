@@ -3,7 +3,7 @@ import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { KeyhubSpecification } from '../support/apiSpecification';
 import { existingStream, startApiSpecification } from '../support/apiSpecification';
-import { sleep } from '../support/apiHelpers';
+import { sleep, newOwner as ownerOf } from '../support/apiHelpers';
 import { apiKeyCreated } from '../support/eventFixtures';
 import { apiKeyStream } from '../../src/eventLog/streams';
 import { clientFor, connected, subscribe, tokenFor, wsClient } from '../support/graphqlClient';
@@ -34,7 +34,7 @@ describe('Gap-free live feeds and connection limits', () => {
     sockets.push(client);
     return client;
   };
-  const newOwner = () => clientFor(keyhub.url, { sub: `user-${randomUUID()}`, account: `acct-${randomUUID()}` });
+  const newOwner = () => ownerOf(keyhub.url);
   /** Subscribes and waits until the server's feed listens (the composition's hook says so). */
   async function live(owner: Client, query: string, variables: Record<string, unknown> = {}, extra: Parameters<typeof wsClient>[2] = {}) {
     const feed = await keyhub.live<Record<string, FeedEvent>>(owner, query, variables, extra);
@@ -215,7 +215,7 @@ describe('WebSocket keep-alive', () => {
   });
 
   it('pings, keeps a connection that answers, and drops one that does not', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'pinged', account: `acct-${randomUUID()}` });
+    const owner = await ownerOf(keyhub.url, 'pinged');
     class SilentWebSocket extends WebSocket {
       constructor(address: string, protocols?: string | string[]) {
         super(address, protocols, { autoPong: false });

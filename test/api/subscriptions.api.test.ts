@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newOwner } from '../support/apiHelpers';
 import type { Client as WsClient } from 'graphql-ws';
 import type { KeyhubSpecification } from '../support/apiSpecification';
 import { startApiSpecification } from '../support/apiSpecification';
@@ -28,8 +29,8 @@ describe('Live feeds over graphql-ws', () => {
   const marker = async (owner: Awaited<ReturnType<typeof clientFor>>) => (await owner.call(CREATE, { input: { name: 'marker', acceptTerms: true } })).createApiKey.apiKey.id as string;
 
   it('pushes creation, disable, enable and deletion as status changes, only for the caller\'s account', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
-    const other = await clientFor(keyhub.url, { sub: 'bob', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'alice');
+    const other = await newOwner(keyhub.url, 'bob');
     const mine = await liveSubscription(owner, KEY_STATUS_CHANGED);
     const theirs = await liveSubscription(other, KEY_STATUS_CHANGED);
 
@@ -56,7 +57,7 @@ describe('Live feeds over graphql-ws', () => {
   });
 
   it('filters to one key when an id is given', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'alice');
     const first = (await owner.call(CREATE, { input: { name: 'first', acceptTerms: true } })).createApiKey.apiKey;
     const second = (await owner.call(CREATE, { input: { name: 'second', acceptTerms: true } })).createApiKey.apiKey;
     const subscription = await liveSubscription(owner, KEY_STATUS_CHANGED, { id: second.id });
@@ -70,7 +71,7 @@ describe('Live feeds over graphql-ws', () => {
   });
 
   it('streams every lifecycle event with its actor, and never the secret', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'carol', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'carol');
     const subscription = await liveSubscription(owner, API_KEY_EVENTS);
     const { apiKey, secret } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
     await owner.call(RENAME, { id: apiKey.id, name: 'audited 2' });

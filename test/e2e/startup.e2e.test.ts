@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_JWT_SECRET, freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
+import { until } from '../support/apiHelpers';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 const runMain = (env: Record<string, string>) =>
@@ -43,7 +44,7 @@ describe('Start-up and configuration', () => {
     const dataDir = freshDataDir();
     const keyhub = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '' } });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await until(() => /Bearer ([A-Za-z0-9._-]+)/.test(keyhub.output()), 5000);
       const token = /Bearer ([A-Za-z0-9._-]+)/.exec(keyhub.output())?.[1];
       expect(token).toBeDefined();
       expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);

@@ -16,8 +16,8 @@ export async function until(condition: () => Promise<boolean> | boolean, timeout
 
 export type Client = Awaited<ReturnType<typeof clientFor>>;
 
-/** A user of a fresh account of its own (tests never share an account, so none depends on another's keys). */
-export const newOwner = (url: string): Promise<Client> => clientFor(url, { sub: `user-${randomUUID()}`, account: `acct-${randomUUID()}` });
+/** A user (named `sub`) of a fresh account of its own: tests never share an account, so none depends on another's keys. */
+export const newOwner = (url: string, sub = `user-${randomUUID()}`): Promise<Client> => clientFor(url, { sub, account: `acct-${randomUUID()}` });
 
 /** A platform gateway: may call verifyApiKey. */
 export const newGateway = (url: string): Promise<Client> => clientFor(url, { sub: 'gw-1', account: 'platform', roles: ['gateway'] });
