@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../support/apiHelpers';
-import { createKey as create, newGateway, newOwner as ownerOf, verifyKey } from '../support/apiHelpers';
+import { createKey as create, newGateway, newOwner as ownerOf, until, verifyKey } from '../support/apiHelpers';
 import type { KeyhubSpecification } from '../support/apiSpecification';
 import { expectError, expectNewEvents, expectNoNewEvents, expectResponse, existingStream, startApiSpecification } from '../support/apiSpecification';
 import { apiKeyCreated } from '../support/eventFixtures';
@@ -198,6 +198,14 @@ describe('API key lifecycle over HTTP', () => {
       const key = (await owner.call(GET, { id: apiKey.id })).apiKey;
       expect(key).toMatchObject({ lastUsedAt: usedAt, version: 1, updatedAt: apiKey.updatedAt });
       expect((await owner.call(HISTORY, { id: apiKey.id })).apiKeyHistory).toHaveLength(1);
+    });
+
+    it('is written by the service on its own (its flush timer) within two seconds, with no explicit flush', async () => {
+      const { apiKey, secret } = await create(owner);
+      const usedAt = api.clock.now().toISOString();
+      await verify(secret);
+      await until(async () => (await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt !== null, 2000);
+      expect((await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt).toBe(usedAt);
     });
 
     it('is not set by a failed verification', async () => {
