@@ -1,12 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Client as WsClient } from 'graphql-ws';
 import type { Client } from '../support/apiHelpers';
 import { createKey, newGateway, newOwner as ownerOf, verifyKey } from '../support/apiHelpers';
 import type { KeyhubSpecification } from '../support/apiSpecification';
 import { startApiSpecification } from '../support/apiSpecification';
 import type { GraphQLResponse } from '../support/graphqlClient';
-import { clientFor, connected, errorOf, gql, subscribe, wsClient } from '../support/graphqlClient';
-import { CREATE, DELETE, GET, HISTORY, QUOTA, SET_STATUS } from '../support/operations';
+import { connected, errorOf, gql, subscribe, wsClient } from '../support/graphqlClient';
+import { DELETE, GET, HISTORY, QUOTA, SET_STATUS } from '../support/operations';
 import { API_KEY_EVENTS_AFTER, KEY_STATUS_CHANGED_AFTER, REPORT_LEAK, ROTATE, VERIFY_WITH_DEADLINE } from '../support/keyCareOperations';
 import { secretFromRandomBytes } from '../../src/domain/secret';
 

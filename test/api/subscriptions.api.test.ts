@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { newOwner } from '../support/apiHelpers';
 import type { Client as WsClient } from 'graphql-ws';
 import type { KeyhubSpecification } from '../support/apiSpecification';
