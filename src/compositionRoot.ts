@@ -64,6 +64,8 @@ export interface Environment {
   clock: () => Date;
   newId: () => string;
   randomBytes: (size: number) => Buffer;
+  /** Told each time a live feed has subscribed to the pub/sub (an event published from then on reaches it): tests wait on it instead of sleeping. */
+  liveFeedSubscribed?: (accountId: string) => void;
 }
 
 const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUUID, randomBytes };
@@ -71,6 +73,7 @@ const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUU
 /** Wires the application on the engines: used by `startKeyhub` and by the bench, so both run the same service. */
 export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, config: Config, logger: Logger, environment: Environment = REAL_ENVIRONMENT): KeyhubCore {
   const { store, readModel } = engines;
+  const nowMs = () => environment.clock().getTime();
   const runner = new ProjectionRunner(store, readModel, logger);
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
@@ -78,7 +81,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const verificationCache = new VerificationCache(() => runner.healthy);
   runner.onApplied((events) => verificationCache.applied(events));
 
-  const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
+  const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000, undefined, nowMs);
   const keyIndex = keyIndexIn(readModel);
   const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
   const services: Services = {
@@ -87,12 +90,14 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
       settled: readYourWrites(commandHandler(store, keyring.current), runner),
       keyIndex,
       keyLastUse: keyLastUseIn(readModel),
-      ...environment,
+      clock: environment.clock,
+      newId: environment.newId,
+      randomBytes: environment.randomBytes,
       defaultRegion: config.DEFAULT_REGION,
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
-    verifier: new KeyVerifier(keyIndex, usage, Date.now, verificationCache),
-    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
+    verifier: new KeyVerifier(keyIndex, usage, nowMs, verificationCache),
+    liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub, environment.liveFeedSubscribed), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
   return { runner, pubSub, usage, services };
@@ -104,6 +109,8 @@ export interface Keyhub {
   url: string;
   jwt: JwtAuthenticator;
   engines: Engines;
+  /** The read model's progress and the pending key uses (tests wait on the one and flush the other). */
+  core: Pick<KeyhubCore, 'runner' | 'usage'>;
   stop(): Promise<void>;
 }
 
@@ -113,12 +120,14 @@ export async function startKeyhub(
   logger: Logger,
   /** Tests replace the engines (e.g. with ones that fail on demand); the service uses `openEngines`. */
   open: (config: Config) => Promise<Engines> = (config) => openEngines(config, { serving: true }),
+  /** Tests fix time, ids and randomness (JWTs and transport timers keep real time). */
+  environment: Environment = REAL_ENVIRONMENT,
 ): Promise<Keyhub> {
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
+  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger, environment);
 
   const lifecycle = new Lifecycle(() => (runner.healthy ? null : 'the read model lost the event store or fell behind it; catching up once the engines answer'));
   const http = await createHttpApp({
@@ -178,6 +187,7 @@ export async function startKeyhub(
     url,
     jwt,
     engines,
+    core: { runner, usage },
     stop: async () => {
       lifecycle.stopping();
       stopping.abort();

@@ -18,7 +18,24 @@ export const pubSubSink = (pubSub: KeyhubPubSub): LiveFeedSink => ({
   keyStatusChanged: (accountId, change) => pubSub.publish('KEY_STATUS_CHANGED', accountId, change),
 });
 
-export const pubSubLiveSource = (pubSub: KeyhubPubSub): LiveSource => ({
-  apiKeyEvents: (accountId) => pubSub.subscribe('API_KEY_EVENTS', accountId),
-  keyStatusChanges: (accountId) => pubSub.subscribe('KEY_STATUS_CHANGED', accountId),
+/** `subscribed`: told once a feed's listener is attached (a Repeater attaches it in its first `next`). */
+export const pubSubLiveSource = (pubSub: KeyhubPubSub, subscribed?: (accountId: string) => void): LiveSource => ({
+  apiKeyEvents: (accountId) => observed(pubSub.subscribe('API_KEY_EVENTS', accountId), accountId, subscribed),
+  keyStatusChanges: (accountId) => observed(pubSub.subscribe('KEY_STATUS_CHANGED', accountId), accountId, subscribed),
 });
+
+function observed<T>(feed: AsyncIterableIterator<T>, accountId: string, subscribed: ((accountId: string) => void) | undefined): AsyncIterableIterator<T> {
+  if (!subscribed) return feed;
+  let first = true;
+  return {
+    next: () => {
+      const result = feed.next();
+      if (first) (first = false), subscribed(accountId);
+      return result;
+    },
+    return: () => feed.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -11,7 +11,8 @@ import type { Keyhub } from '../../src/compositionRoot';
 import type { Engines } from '../../src/engines';
 import { startKeyhub } from '../../src/compositionRoot';
 import { gql } from '../support/graphqlClient';
-import { inProcessConfig as config, until } from './serviceHarness';
+import { inProcessConfig as config } from './serviceHarness';
+import { until } from '../support/apiHelpers';
 
 /**
  * An event store that goes down and comes back on demand, as a server would: while down every
@@ -109,35 +110,41 @@ const CREATE = 'mutation($name: String!) { createApiKey(input: { name: $name, ac
 const LIST = '{ apiKeys(first: 50) { totalCount nodes { name version } } }';
 
 
-describe('Engine faults: the service on engines that go down and come back', () => {
-  let store: OutageEventStore;
-  let readModel: ReturnType<typeof slowableReadModel>;
-  let keyhub: Keyhub;
-  let token: string;
+/** A service started on its own outage-simulating store and slowable read model; `down`: the engine is down when it starts. */
+async function serviceOnFaultyEngines(options: { down: boolean }) {
+  const store = new OutageEventStore();
+  store.down = options.down;
+  const readModel = slowableReadModel();
+  const engines = async (): Promise<Engines> => ({
+    store,
+    readModel: readModel.database,
+    names: { eventStore: 'outage-simulating store', readModel: 'in-process' },
+    external: true,
+    probe: async () => {
+      for await (const _newest of store.readAll({ fromPosition: 'end', direction: 'backwards', maxCount: 1 })) break;
+    },
+    close: () => store.dispose(),
+  });
+  const keyhub = await startKeyhub(config, pino({ level: 'silent' }), engines);
+  running.push(keyhub);
+  const token = await keyhub.jwt.sign({ sub: 'alice', account: 'acct-faults', roles: ['admin'] });
   const readyz = async () => (await fetch(keyhub.url.replace(/\/graphql$/, '/readyz'))).status;
   const call = (query: string, variables: Record<string, unknown> = {}) => gql(keyhub.url, token, query, variables);
   const names = async () => ((await call(LIST)).data?.apiKeys.nodes as Array<{ name: string }>).map((node) => node.name).sort();
+  if (!options.down) await until(async () => (await readyz()) === 200);
+  return { store, readModel, readyz, call, names };
+}
 
-  beforeAll(async () => {
-    store = new OutageEventStore();
-    store.down = true; // the engine is down when the service starts
-    readModel = slowableReadModel();
-    const engines = async (): Promise<Engines> => ({
-      store,
-      readModel: readModel.database,
-      names: { eventStore: 'outage-simulating store', readModel: 'in-process' },
-      external: true,
-      probe: async () => {
-        for await (const _newest of store.readAll({ fromPosition: 'end', direction: 'backwards', maxCount: 1 })) break;
-      },
-      close: () => store.dispose(),
-    });
-    keyhub = await startKeyhub(config, pino({ level: 'silent' }), engines);
-    token = await keyhub.jwt.sign({ sub: 'alice', account: 'acct-faults', roles: ['admin'] });
+const running: Keyhub[] = [];
+
+// Each test starts its own service on its own engines: none depends on what another left behind, or on their order.
+describe('Engine faults: the service on engines that go down and come back', () => {
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((keyhub) => keyhub.stop()));
   });
-  afterAll(async () => keyhub.stop());
 
   it('listens at once while the engine is down, answers 503 on /readyz and /graphql, and becomes ready when it comes back', async () => {
+    const { store, readyz, call } = await serviceOnFaultyEngines({ down: true });
     expect(await readyz()).toBe(503);
     const refused = await call(LIST);
     expect(refused.status).toBe(503);
@@ -148,6 +155,8 @@ describe('Engine faults: the service on engines that go down and come back', () 
   });
 
   it('fails a write that cannot be made with the retryable SERVICE_UNAVAILABLE, leaving nothing half-written', async () => {
+    const { store, call, names } = await serviceOnFaultyEngines({ down: false });
+    expect((await call(CREATE, { name: 'before-outage' })).data?.createApiKey.apiKey.name).toBe('before-outage');
     // The account's slot is reserved, then the key's own stream cannot be written: the slot must be given back.
     store.failAppendsTo = 'apiKey-';
     const failed = await call(CREATE, { name: 'never-written' });
@@ -160,6 +169,8 @@ describe('Engine faults: the service on engines that go down and come back', () 
   });
 
   it('goes not-ready when the connection is lost at run time, and resumes from its checkpoint without losing or repeating events', async () => {
+    const { store, readModel, readyz, call, names } = await serviceOnFaultyEngines({ down: false });
+    expect((await call(CREATE, { name: 'before-outage' })).data?.createApiKey.apiKey.name).toBe('before-outage');
     store.goDown();
     await until(async () => (await readyz()) === 503);
     // Meanwhile other instances keep writing to the log: this one must apply all of it before it is ready again.

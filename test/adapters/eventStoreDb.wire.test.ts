@@ -19,7 +19,7 @@ import { BACKWARDS, END, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, W
 import { EventStoreDbWireServer } from '../support/eventStoreDbWireServer';
 import { eventStoreContract } from '../contract/eventStore.contract';
 import type { WireServerOptions } from '../support/eventStoreDbWireServer';
-import { until } from './serviceHarness';
+import { until } from '../support/apiHelpers';
 
 jest.setTimeout(20_000);
 

@@ -10,7 +10,8 @@ import { startKeyhub } from '../../src/compositionRoot';
 import type { GraphQLResponse } from '../support/graphqlClient';
 import { EventStoreDbWireServer } from '../support/eventStoreDbWireServer';
 import { CREATE, HISTORY, LIST, QUOTA, SET_STATUS, VERIFY } from '../support/operations';
-import { inProcessConfig as config, until } from './serviceHarness';
+import { inProcessConfig as config } from './serviceHarness';
+import { until } from '../support/apiHelpers';
 
 const ROTATE = 'mutation($id: ID!, $grace: Int!) { rotateApiKey(id: $id, gracePeriodSeconds: $grace) { secret apiKey { id version } } }';
 

@@ -5,7 +5,7 @@ import type { Collection, Database, Document } from '../../src/ports/collection'
 import { seedKeys } from '../../bench/seed';
 import { COLLECTIONS } from '../../src/readModel/documents';
 import { ProjectionRunner } from '../../projections/runner';
-import { until } from './serviceHarness';
+import { until } from '../support/apiHelpers';
 
 const logger = pino({ level: 'silent' });
 

@@ -8,15 +8,6 @@ import { TEST_JWT_SECRET } from '../support/keyhubProcess';
 /** The service's configuration for tests that start it in process with their own engines (DATA_DIR is never written). */
 export const inProcessConfig = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: '/nonexistent-never-written', LOG_LEVEL: 'silent' });
 
-/** Polls `condition` until it holds; fails after `timeoutMs`. For what happens asynchronously (a projection, a reconnect). */
-export async function until(condition: () => Promise<boolean>, timeoutMs = 15_000, pollMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-}
-
 /** A port nothing listens on: bound, then released (a server that is down). */
 export async function closedPort(): Promise<number> {
   const server = createServer();

@@ -5,7 +5,8 @@ import type { Database } from '../../src/ports/collection';
 import type { Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
 import { gql } from '../support/graphqlClient';
-import { inProcessConfig as config, until } from './serviceHarness';
+import { inProcessConfig as config } from './serviceHarness';
+import { until } from '../support/apiHelpers';
 
 const CREATE = 'mutation($name: String!) { createApiKey(input: { name: $name, acceptTerms: true }) { secret apiKey { id } } }';
 const DISABLE = 'mutation($id: ID!) { setKeyStatus(id: $id, status: DISABLED) { status version } }';

@@ -7,10 +7,17 @@ import { promisify } from 'node:util';
 const RUN = join(__dirname, '..', '..', 'dist', 'bench', 'run.js');
 const SCENARIOS = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers', 'noisy-neighbour'];
 
+/** Every number in a row's figures, by its path (`service.requestsPerSecond`); a figure that was NaN is null in the JSON. */
+function figuresOf(value: unknown, path = ''): Array<[string, unknown]> {
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => figuresOf(inner, path ? `${path}.${key}` : key));
+  return [[path, value]];
+}
+
 /**
  * The benchmark script itself, in its smoke mode (a few hundred keys, sub-second runs): it must
- * seed, start what it needs, run every scenario and write its report. No timing is asserted here:
- * figures are the bench's business, not the test suite's.
+ * seed, start what it needs, run every scenario and write its report, and every scenario must have
+ * measured something. No speed is asserted here (met or missed is the bench's business, not the
+ * test suite's), but a scenario that measured nothing fails.
  */
 describe('npm run bench (smoke mode)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyhub-bench-test-'));
@@ -28,8 +35,16 @@ describe('npm run bench (smoke mode)', () => {
     expect(report.machine.node).toBe(process.version);
     expect(report.rows.map((row) => row.id)).toEqual(SCENARIOS);
     for (const row of report.rows) {
-      expect(['met', 'missed', 'not measured']).toContain(row.verdict);
+      expect({ id: row.id, verdict: row.verdict }).toEqual({ id: row.id, verdict: expect.stringMatching(/^(met|missed)$/) }); // not 'not measured'
       expect(stdout).toContain(row.measured);
+      const figures = figuresOf(row.figures);
+      expect(figures.length).toBeGreaterThan(0);
+      for (const [path, figure] of figures) {
+        expect({ scenario: row.id, path, figure }).toEqual({ scenario: row.id, path, figure: expect.any(Number) });
+        expect(Number.isFinite(figure) && (figure as number) >= 0).toBe(true);
+        // Throughput and counts of work done: a scenario that ran must have done some.
+        if (/(PerSecond|^requests|\.requests|^trials|^events|\.events|^subscribers|^acknowledged)$/.test(path)) expect({ scenario: row.id, path, positive: (figure as number) > 0 }).toEqual({ scenario: row.id, path, positive: true });
+      }
     }
     const byId = Object.fromEntries(report.rows.map((row) => [row.id, row.figures]));
     // Behaviour, not speed: no stale accept after a revocation, every subscriber got the change, every acknowledged create is in the log.

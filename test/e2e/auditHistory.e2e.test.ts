@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { newOwner as ownerOf } from '../support/apiHelpers';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -41,7 +42,7 @@ async function cli(script: string, args: string[], dataDir: string, env: Record<
 
 describe('Tamper-evident history and audit export, end to end', () => {
   let keyhub: KeyhubProcess;
-  const newOwner = () => clientFor(keyhub.url, { sub: `auditor-${randomUUID()}`, account: `acct-${randomUUID()}` });
+  const newOwner = () => ownerOf(keyhub.url, `auditor-${randomUUID()}`);
   async function keyWithHistory(owner: Client) {
     const { apiKey, secret } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
     await owner.call(RENAME, { id: apiKey.id, name: 'audited 2' });
@@ -208,7 +209,7 @@ describe('History keyed with AUDIT_HMAC_KEY, against someone who can write the s
   beforeAll(async () => {
     // A history written before the key was configured…
     keyhub = await startKeyhubProcess();
-    owner = await clientFor(keyhub.url, { sub: 'auditor', account: `acct-${randomUUID()}` });
+    owner = await ownerOf(keyhub.url, 'auditor');
     const { apiKey } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
     id = apiKey.id;
     await owner.call(RENAME, { id, name: 'audited 2' });

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
+import { TEST_JWT_SECRET, freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
+import { until } from '../support/apiHelpers';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 const runMain = (env: Record<string, string>) =>
@@ -13,6 +14,12 @@ describe('Start-up and configuration', () => {
     const result = runMain({ PORT: 'eighty', KEY_LIMIT_DEFAULT: '-3', LOG_LEVEL: 'loud', JWT_SECRET: 'short' });
     expect(result.status).toBe(2);
     for (const name of ['PORT', 'KEY_LIMIT_DEFAULT', 'LOG_LEVEL', 'JWT_SECRET']) expect(result.stderr).toContain(name);
+  });
+
+  it('rejects a too-short FORWARD_AUTH_TOKEN at start with a clear message', () => {
+    const result = runMain({ JWT_SECRET: TEST_JWT_SECRET, FORWARD_AUTH_TOKEN: 'short' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/FORWARD_AUTH_TOKEN must be at least 16 characters/);
   });
 
   it('refuses to start in production without JWT_SECRET', () => {
@@ -37,7 +44,7 @@ describe('Start-up and configuration', () => {
     const dataDir = freshDataDir();
     const keyhub = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '' } });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await until(() => /Bearer ([A-Za-z0-9._-]+)/.test(keyhub.output()), 5000);
       const token = /Bearer ([A-Za-z0-9._-]+)/.exec(keyhub.output())?.[1];
       expect(token).toBeDefined();
       expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);

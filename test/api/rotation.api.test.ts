@@ -1,37 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import type { Client as WsClient } from 'graphql-ws';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
-import { clientFor, connected, errorOf, subscribe, wsClient } from '../support/graphqlClient';
-import { CREATE, GET, HISTORY, UPDATE_SCOPE } from '../support/operations';
+import type { Client } from '../support/apiHelpers';
+import { createKey, newGateway, newOwner as ownerOf, verifyKey } from '../support/apiHelpers';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { startApiSpecification } from '../support/apiSpecification';
+import { errorOf } from '../support/graphqlClient';
+import { GET, HISTORY, UPDATE_SCOPE } from '../support/operations';
 import { API_KEY_EVENTS_AFTER, ROTATE, UPDATE_EXPIRY, VERIFY_WITH_DEADLINE } from '../support/keyCareOperations';
 
-type Client = Awaited<ReturnType<typeof clientFor>>;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-describe('Key rotation and expiry, end to end', () => {
-  let keyhub: KeyhubProcess;
+describe('Key rotation and expiry', () => {
+  let api: KeyhubSpecification;
   let gateway: Client;
-  const sockets: WsClient[] = [];
-  const newOwner = () => clientFor(keyhub.url, { sub: `user-${randomUUID()}`, account: `acct-${randomUUID()}` });
-  const create = async (owner: Client, input: Record<string, unknown> = {}) =>
-    (await owner.call(CREATE, { input: { name: 'rotating', acceptTerms: true, scope: { mode: 'RESTRICTED', models: ['qwen-max'] }, ...input } })).createApiKey;
-  const verify = async (key: string) => (await gateway.call(VERIFY_WITH_DEADLINE, { key, model: 'qwen-max', clientIp: '10.1.2.3' })).verifyApiKey;
+  const newOwner = () => ownerOf(api.url);
+  const create = (owner: Client, input: Record<string, unknown> = {}) => createKey(owner, input, { name: 'rotating', scope: { mode: 'RESTRICTED', models: ['qwen-max'] } });
+  const verify = (key: string) => verifyKey(gateway, key, { model: 'qwen-max', clientIp: '10.1.2.3' }, VERIFY_WITH_DEADLINE);
+  const at = (ms: number) => new Date(ms).toISOString();
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { USAGE_WINDOW_SECONDS: '1' } });
-    gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
+    api = await startApiSpecification({ env: { USAGE_WINDOW_SECONDS: '1' } });
+    gateway = await newGateway(api.url);
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((socket) => socket.dispose()));
-    await keyhub.stop();
+    await api.stop();
   });
 
   it('returns a new secret once and keeps the key; the old secret verifies with a deadline until the grace period ends', async () => {
     const owner = await newOwner();
     const { apiKey, secret: oldSecret } = await create(owner, { ipAllowlist: ['10.0.0.0/8'], description: 'batch' });
     expect(await verify(oldSecret)).toMatchObject({ valid: true, rotationDeadline: null });
-    await sleep(1200); // let the use be written, so last use is seen to survive the rotation
+    await api.flushUses(); // the use is written, so last use is seen to survive the rotation
     const before = (await owner.call(GET, { id: apiKey.id })).apiKey;
     expect(before.lastUsedAt).not.toBeNull();
 
@@ -64,9 +60,9 @@ describe('Key rotation and expiry, end to end', () => {
   it('shows the rotation in the history without secrets or hashes, and asOf shows which secret was current when', async () => {
     const owner = await newOwner();
     const { apiKey, secret: oldSecret } = await create(owner);
-    await sleep(5);
-    const between = new Date().toISOString();
-    await sleep(5);
+    api.clock.advance(1000);
+    const between = api.clock.now().toISOString();
+    api.clock.advance(1000);
     const rotated = (await owner.call(ROTATE, { id: apiKey.id, grace: 60 })).rotateApiKey;
 
     const history = (await owner.call(HISTORY, { id: apiKey.id })).apiKeyHistory;
@@ -76,7 +72,7 @@ describe('Key rotation and expiry, end to end', () => {
     for (const forbidden of [oldSecret, rotated.secret, 'secretHash', 'previousSecretHash']) expect(text).not.toContain(forbidden);
 
     expect((await owner.call(GET, { id: apiKey.id, asOf: between })).apiKey.maskedKey).toBe(apiKey.maskedKey);
-    expect((await owner.call(GET, { id: apiKey.id, asOf: new Date().toISOString() })).apiKey.maskedKey).toBe(rotated.apiKey.maskedKey);
+    expect((await owner.call(GET, { id: apiKey.id, asOf: api.clock.now().toISOString() })).apiKey.maskedKey).toBe(rotated.apiKey.maskedKey);
   });
 
   it('ends the old secret at once with a grace period of 0, and after the grace period otherwise', async () => {
@@ -90,9 +86,23 @@ describe('Key rotation and expiry, end to end', () => {
     const second = await create(owner);
     const soon = (await owner.call(ROTATE, { id: second.apiKey.id, grace: 1 })).rotateApiKey;
     expect(await verify(second.secret)).toMatchObject({ valid: true, rotationDeadline: soon.previousSecretValidUntil });
-    await sleep(Date.parse(soon.previousSecretValidUntil) - Date.now() + 50);
+    api.clock.advance(999);
+    expect(await verify(second.secret)).toMatchObject({ valid: true, rotationDeadline: soon.previousSecretValidUntil });
+    api.clock.advance(1); // the grace period ends at previousSecretValidUntil
+    expect(api.clock.now().toISOString()).toBe(soon.previousSecretValidUntil);
     expect(await verify(second.secret)).toMatchObject({ valid: false, reason: 'NOT_FOUND', keyId: null });
     expect(await verify(soon.secret)).toMatchObject({ valid: true });
+  });
+
+  it('keeps the old secret for a grace period of an hour, to the millisecond', async () => {
+    const owner = await newOwner();
+    const { apiKey, secret: oldSecret } = await create(owner);
+    const rotated = (await owner.call(ROTATE, { id: apiKey.id, grace: 3600 })).rotateApiKey;
+    api.clock.advance(3600 * 1000 - 1);
+    expect(await verify(oldSecret)).toMatchObject({ valid: true, rotationDeadline: rotated.previousSecretValidUntil });
+    api.clock.advance(1);
+    expect(await verify(oldSecret)).toMatchObject({ valid: false, reason: 'NOT_FOUND', keyId: null });
+    expect(await verify(rotated.secret)).toMatchObject({ valid: true, rotationDeadline: null });
   });
 
   it('keeps only one rotated-out secret: rotating again ends the one before', async () => {
@@ -125,16 +135,19 @@ describe('Key rotation and expiry, end to end', () => {
   it('sets, moves and clears the expiry; an expired key verifies as EXPIRED', async () => {
     const owner = await newOwner();
     const { apiKey, secret } = await create(owner);
-    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const later = at(api.clock.now().getTime() + 86_400_000);
     expect((await owner.call(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: later })).updateExpiry).toMatchObject({ expiresAt: later, version: 2 });
     expect((await owner.call(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: null })).updateExpiry).toMatchObject({ expiresAt: null, version: 3 });
     expect((await owner.call(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: null })).updateExpiry).toMatchObject({ version: 3 }); // unchanged: no new version
-    expect(errorOf(await owner.raw(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: new Date(Date.now() - 1000).toISOString() }))).toEqual({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
+    expect(errorOf(await owner.raw(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: at(api.clock.now().getTime() - 1000) }))).toEqual({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
 
-    const soon = new Date(Date.now() + 700).toISOString();
+    expect(errorOf(await owner.raw(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: api.clock.now().toISOString() }))).toEqual({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
+    const soon = at(api.clock.now().getTime() + 700);
     await owner.call(UPDATE_EXPIRY, { id: apiKey.id, expiresAt: soon });
     expect(await verify(secret)).toMatchObject({ valid: true });
-    await sleep(Date.parse(soon) - Date.now() + 50);
+    api.clock.advance(699);
+    expect(await verify(secret)).toMatchObject({ valid: true });
+    api.clock.advance(1);
     expect(await verify(secret)).toMatchObject({ valid: false, reason: 'EXPIRED', keyId: apiKey.id });
     const history = (await owner.call(HISTORY, { id: apiKey.id })).apiKeyHistory;
     expect(history.filter((event: { type: string }) => event.type === 'ApiKeyExpiryUpdated').map((event: { data: { expiresAt: string | null } }) => event.data.expiresAt)).toEqual([later, null, soon]);
@@ -143,11 +156,8 @@ describe('Key rotation and expiry, end to end', () => {
   it('works over graphql-ws too: rotation as a mutation on the socket, and the event on the live feed', async () => {
     const owner = await newOwner();
     const { apiKey } = await create(owner);
-    const socket = wsClient(keyhub.wsUrl, owner.token);
-    sockets.push(socket);
-    const feed = subscribe(socket, API_KEY_EVENTS_AFTER);
-    await connected(socket);
-    await sleep(100);
+    const feed = await api.live(owner, API_KEY_EVENTS_AFTER);
+    const socket = feed.client;
     const result = await new Promise<{ data?: { rotateApiKey: { secret: string; apiKey: { version: number } } } }>((resolve, reject) => {
       let value: unknown;
       socket.subscribe({ query: ROTATE, variables: { id: apiKey.id, grace: 60 } }, { next: (message) => (value = message), error: reject, complete: () => resolve(value as never) });

@@ -1,14 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Client as WsClient } from 'graphql-ws';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
+import type { Client } from '../support/apiHelpers';
+import { createKey, newGateway, newOwner as ownerOf, verifyKey } from '../support/apiHelpers';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { startApiSpecification } from '../support/apiSpecification';
 import type { GraphQLResponse } from '../support/graphqlClient';
-import { clientFor, connected, errorOf, gql, subscribe, wsClient } from '../support/graphqlClient';
-import { CREATE, DELETE, GET, HISTORY, QUOTA, SET_STATUS } from '../support/operations';
+import { connected, errorOf, gql, subscribe, wsClient } from '../support/graphqlClient';
+import { DELETE, GET, HISTORY, QUOTA, SET_STATUS } from '../support/operations';
 import { API_KEY_EVENTS_AFTER, KEY_STATUS_CHANGED_AFTER, REPORT_LEAK, ROTATE, VERIFY_WITH_DEADLINE } from '../support/keyCareOperations';
 import { secretFromRandomBytes } from '../../src/domain/secret';
 
-type Client = Awaited<ReturnType<typeof clientFor>>;
 const LIMIT = 4;
 
 /** A report as a secret scanner sends it: no Authorization header, from a given address (behind the trusted local proxy). */
@@ -22,18 +23,18 @@ async function report(url: string, secret: string, from: string): Promise<GraphQ
 }
 
 describe('Leaked-key reports, end to end', () => {
-  let keyhub: KeyhubProcess;
+  let keyhub: KeyhubSpecification;
   let gateway: Client;
   const sockets: WsClient[] = [];
   let addresses = 0;
   const freshAddress = () => `203.0.113.${(addresses += 1)}`;
-  const newOwner = () => clientFor(keyhub.url, { sub: `user-${randomUUID()}`, account: `acct-${randomUUID()}` });
-  const create = async (owner: Client) => (await owner.call(CREATE, { input: { name: 'leaky', acceptTerms: true } })).createApiKey;
-  const verify = async (key: string) => (await gateway.call(VERIFY_WITH_DEADLINE, { key })).verifyApiKey;
+  const newOwner = () => ownerOf(keyhub.url);
+  const create = (owner: Client) => createKey(owner, {}, { name: 'leaky' });
+  const verify = (key: string) => verifyKey(gateway, key, {}, VERIFY_WITH_DEADLINE);
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { LEAK_REPORTS_PER_MINUTE: String(LIMIT), TRUST_PROXY: 'loopback' } });
-    gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
+    keyhub = await startApiSpecification({ env: { LEAK_REPORTS_PER_MINUTE: String(LIMIT), TRUST_PROXY: 'loopback' } });
+    gateway = await newGateway(keyhub.url);
   });
   afterAll(async () => {
     await Promise.all(sockets.map((socket) => socket.dispose()));
@@ -45,10 +46,11 @@ describe('Leaked-key reports, end to end', () => {
     const { apiKey, secret } = await create(owner);
     const socket = wsClient(keyhub.wsUrl, owner.token);
     sockets.push(socket);
+    const listening = [keyhub.listening(owner.identity.account), keyhub.listening(owner.identity.account)];
     const events = subscribe(socket, API_KEY_EVENTS_AFTER);
     const statuses = subscribe(socket, KEY_STATUS_CHANGED_AFTER, { id: apiKey.id });
     await connected(socket);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await Promise.all(listening);
 
     const response = await report(keyhub.url, secret, freshAddress());
     expect(response.status).toBe(200);

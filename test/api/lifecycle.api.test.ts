@@ -1,30 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
-import { clientFor } from '../support/graphqlClient';
-import { CREATE, DELETE, DESCRIBE, GET, HISTORY, LIST, QUOTA, RENAME, SET_STATUS, UPDATE_SCOPE, VERIFY } from '../support/operations';
-
-type Client = Awaited<ReturnType<typeof clientFor>>;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import type { Client } from '../support/apiHelpers';
+import { createKey as create, newGateway, newOwner as ownerOf, until, verifyKey } from '../support/apiHelpers';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { expectError, expectNewEvents, expectNoNewEvents, expectResponse, existingStream, startApiSpecification } from '../support/apiSpecification';
+import { apiKeyCreated } from '../support/eventFixtures';
+import { apiKeyStream } from '../../src/eventLog/streams';
+import { VERIFY as VERIFY_VALID, DELETE, DESCRIBE, GET, HISTORY, LIST, QUOTA, RENAME, SET_STATUS, UPDATE_SCOPE } from '../support/operations';
 
 describe('API key lifecycle over HTTP', () => {
-  let keyhub: KeyhubProcess;
+  let api: KeyhubSpecification;
   let owner: Client;
   let gateway: Client;
-  const newOwner = () => clientFor(keyhub.url, { sub: `user-${randomUUID()}`, account: `acct-${randomUUID()}` });
-  const create = async (client: Client, input: Record<string, unknown> = {}) =>
-    (await client.call(CREATE, { input: { name: 'prod backend', acceptTerms: true, ...input } })).createApiKey;
-  const verify = async (key: string, request: Record<string, unknown> = {}) => (await gateway.call(VERIFY, { key, ...request })).verifyApiKey;
+  const newOwner = () => ownerOf(api.url);
+  const verify = (key: string, request: Record<string, unknown> = {}) => verifyKey(gateway, key, request);
+  const at = (ms: number) => new Date(ms).toISOString();
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { DEFAULT_REGION: 'cn-hangzhou', USAGE_WINDOW_SECONDS: '60' } });
-    gateway = await clientFor(keyhub.url, { sub: 'gw-1', account: 'platform', roles: ['gateway'] });
+    api = await startApiSpecification({ env: { DEFAULT_REGION: 'cn-hangzhou', USAGE_WINDOW_SECONDS: '60' } });
+    gateway = await newGateway(api.url);
   });
   beforeEach(async () => {
     owner = await newOwner();
   });
   afterAll(async () => {
-    await keyhub.stop();
+    await api.stop();
   });
 
   it('creates a key with every option, shows the secret once, and lists it masked', async () => {
@@ -62,6 +61,26 @@ describe('API key lifecycle over HTTP', () => {
   it('defaults the region to DEFAULT_REGION and the scope to ALL', async () => {
     const { apiKey } = await create(owner);
     expect(apiKey).toMatchObject({ region: 'cn-hangzhou', scope: { mode: 'ALL', models: [], services: [] }, ipAllowlist: [], expiresAt: null });
+  });
+
+  it('renames a key already in the log: one ApiKeyRenamed with the previous name, answered with the new version', async () => {
+    const keyId = randomUUID();
+    const occurredAt = api.clock.now().toISOString();
+    await api
+      .given(existingStream(apiKeyStream(keyId), [apiKeyCreated({ keyId, accountId: owner.identity.account, occurredAt })]))
+      .when(api.graphql(owner.token, RENAME, { id: keyId, name: 'staging', v: 1 }))
+      .then(
+        expectResponse({ status: 200, data: { renameApiKey: { id: keyId, name: 'staging', version: 2 } } }),
+        expectNewEvents(apiKeyStream(keyId), [{ type: 'ApiKeyRenamed', data: { keyId, name: 'staging', previousName: 'prod backend' } }]),
+      );
+  });
+
+  it('answers a stale expectedVersion with CONFLICT and appends nothing', async () => {
+    const keyId = randomUUID();
+    await api
+      .given(existingStream(apiKeyStream(keyId), [apiKeyCreated({ keyId, accountId: owner.identity.account, occurredAt: api.clock.now().toISOString() })]))
+      .when(api.graphql(owner.token, RENAME, { id: keyId, name: 'staging', v: 2 }))
+      .then(expectError('CONFLICT'), expectNoNewEvents());
   });
 
   it('renames, describes, disables and enables, each visible at once and counted as a version', async () => {
@@ -128,19 +147,19 @@ describe('API key lifecycle over HTTP', () => {
 
   it('rebuilds a key as it stood at any past instant, including before its deletion', async () => {
     const { apiKey } = await create(owner, { name: 'first name' });
-    await sleep(20);
-    const afterCreate = new Date().toISOString();
-    await sleep(20);
+    api.clock.advance(1000);
+    const afterCreate = api.clock.now().toISOString();
+    api.clock.advance(1000);
     await owner.call(RENAME, { id: apiKey.id, name: 'second name' });
     await owner.call(SET_STATUS, { id: apiKey.id, status: 'DISABLED' });
-    await sleep(20);
-    const beforeDelete = new Date().toISOString();
-    await sleep(20);
+    api.clock.advance(1000);
+    const beforeDelete = api.clock.now().toISOString();
+    api.clock.advance(1000);
     await owner.call(DELETE, { id: apiKey.id });
 
     expect((await owner.call(GET, { id: apiKey.id, asOf: afterCreate })).apiKey).toMatchObject({ name: 'first name', status: 'ENABLED', version: 1 });
     expect((await owner.call(GET, { id: apiKey.id, asOf: beforeDelete })).apiKey).toMatchObject({ name: 'second name', status: 'DISABLED', version: 3 });
-    expect((await owner.call(GET, { id: apiKey.id, asOf: new Date().toISOString() })).apiKey).toBeNull();
+    expect((await owner.call(GET, { id: apiKey.id, asOf: api.clock.now().toISOString() })).apiKey).toBeNull();
     expect((await owner.call(GET, { id: apiKey.id, asOf: '2000-01-01T00:00:00.000Z' })).apiKey).toBeNull();
   });
 
@@ -156,39 +175,70 @@ describe('API key lifecycle over HTTP', () => {
     expect(await verify(deletedSecret)).toMatchObject({ valid: false, reason: 'NOT_FOUND' });
   });
 
-  it('answers EXPIRED once the expiry has passed', async () => {
-    const { secret } = await create(owner, { expiresAt: new Date(Date.now() + 1500).toISOString() });
+  it('answers EXPIRED from the instant of the expiry on', async () => {
+    const expiresAtMs = api.clock.now().getTime() + 1500;
+    const { secret, apiKey } = await create(owner, { expiresAt: at(expiresAtMs) });
     expect(await verify(secret)).toMatchObject({ valid: true });
-    await sleep(1600);
-    expect(await verify(secret)).toMatchObject({ valid: false, reason: 'EXPIRED' });
+    api.clock.advance(1499);
+    expect(await verify(secret)).toMatchObject({ valid: true });
+    api.clock.advance(1);
+    expect(await verify(secret)).toMatchObject({ valid: false, reason: 'EXPIRED', keyId: apiKey.id });
   });
 
-  it('records a valid use as lastUsedAt within a second, without a new version or history entry', async () => {
-    const { apiKey, secret } = await create(owner);
-    const before = Date.now();
-    expect(await verify(secret)).toMatchObject({ valid: true });
-    let lastUsedAt: string | null = null;
-    for (let i = 0; i < 20 && !lastUsedAt; i += 1) {
-      await sleep(100);
-      lastUsedAt = (await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt;
-    }
-    expect(lastUsedAt).not.toBeNull();
-    expect(Date.parse(lastUsedAt as string)).toBeGreaterThanOrEqual(before - 5);
-    const key = (await owner.call(GET, { id: apiKey.id })).apiKey;
-    expect(key.version).toBe(1);
-    expect((await owner.call(HISTORY, { id: apiKey.id })).apiKeyHistory).toHaveLength(1);
-    // A failed verification is not a use.
-    const { apiKey: unused, secret: disabledSecret } = await create(owner);
-    await owner.call(SET_STATUS, { id: unused.id, status: 'DISABLED' });
-    await verify(disabledSecret);
-    await sleep(600);
-    expect((await owner.call(GET, { id: unused.id })).apiKey.lastUsedAt).toBeNull();
+  describe('lastUsedAt', () => {
+    it('records a valid use as lastUsedAt, without a new version or history entry', async () => {
+      const { apiKey, secret } = await create(owner);
+      api.clock.advance(5000);
+      const usedAt = api.clock.now().toISOString();
+      await api
+        .given()
+        .when(api.graphql(gateway.token, VERIFY_VALID, { key: secret }))
+        .then(expectResponse({ data: { verifyApiKey: { valid: true } } }), expectNewEvents(apiKeyStream(apiKey.id), []));
+      await api.flushUses();
+      const key = (await owner.call(GET, { id: apiKey.id })).apiKey;
+      expect(key).toMatchObject({ lastUsedAt: usedAt, version: 1, updatedAt: apiKey.updatedAt });
+      expect((await owner.call(HISTORY, { id: apiKey.id })).apiKeyHistory).toHaveLength(1);
+    });
+
+    it('is written by the service on its own (its flush timer) within two seconds, with no explicit flush', async () => {
+      const { apiKey, secret } = await create(owner);
+      const usedAt = api.clock.now().toISOString();
+      await verify(secret);
+      await until(async () => (await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt !== null, 2000);
+      expect((await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt).toBe(usedAt);
+    });
+
+    it('is not set by a failed verification', async () => {
+      const { apiKey: unused, secret: disabledSecret } = await create(owner);
+      await owner.call(SET_STATUS, { id: unused.id, status: 'DISABLED' });
+      expect(await verify(disabledSecret)).toMatchObject({ valid: false, reason: 'DISABLED' });
+      await api.flushUses(); // writes every use noted so far: a use of the disabled key would be written now
+      expect((await owner.call(GET, { id: unused.id })).apiKey.lastUsedAt).toBeNull();
+    });
+
+    it('writes at most one use per key per USAGE_WINDOW_SECONDS, the latest once the window has passed', async () => {
+      const { apiKey, secret } = await create(owner);
+      const firstUse = api.clock.now().toISOString();
+      await verify(secret);
+      await api.flushUses();
+      api.clock.advance(30_000);
+      await verify(secret); // within the 60 s window: noted, not written yet
+      const secondUse = api.clock.now().toISOString();
+      await api.flushUses();
+      expect((await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt).toBe(firstUse);
+      api.clock.advance(30_000);
+      await api.flushUses();
+      expect((await owner.call(GET, { id: apiKey.id })).apiKey.lastUsedAt).toBe(secondUse);
+    });
   });
 
   it('pages with cursors, filters and orders, with a correct totalCount', async () => {
     const names = ['delta', 'Alpha', 'charlie', 'Bravo', 'echo'];
     const ids: Record<string, string> = {};
-    for (const name of names) ids[name] = (await create(owner, { name, description: name === 'echo' ? 'Nightly BATCH' : null })).apiKey.id;
+    for (const name of names) {
+      ids[name] = (await create(owner, { name, description: name === 'echo' ? 'Nightly BATCH' : null })).apiKey.id;
+      api.clock.advance(1000);
+    }
     await owner.call(SET_STATUS, { id: ids['charlie'], status: 'DISABLED' });
 
     const seen: string[] = [];
@@ -213,7 +263,7 @@ describe('API key lifecycle over HTTP', () => {
     expect(disabled).toMatchObject({ totalCount: 1, nodes: [{ name: 'charlie' }] });
     const searched = (await owner.call(LIST, { filter: { search: 'batch' } })).apiKeys;
     expect(searched).toMatchObject({ totalCount: 1, nodes: [{ name: 'echo' }] });
-    const unused = (await owner.call(LIST, { filter: { unusedSince: new Date().toISOString() } })).apiKeys;
+    const unused = (await owner.call(LIST, { filter: { unusedSince: api.clock.now().toISOString() } })).apiKeys;
     expect(unused.totalCount).toBe(5);
     expect((await owner.call(QUOTA)).accountQuota).toEqual({ limit: 50, used: 5 });
   });

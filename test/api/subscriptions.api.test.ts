@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { newOwner } from '../support/apiHelpers';
 import type { Client as WsClient } from 'graphql-ws';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { startApiSpecification } from '../support/apiSpecification';
 import { clientFor, connected, subscribe, tokenFor, wsClient } from '../support/graphqlClient';
 import { API_KEY_EVENTS, CREATE, DELETE, KEY_STATUS_CHANGED, RENAME, SET_STATUS } from '../support/operations';
 
 describe('Live feeds over graphql-ws', () => {
-  let keyhub: KeyhubProcess;
+  let keyhub: KeyhubSpecification;
   const clients: WsClient[] = [];
   const open = async (token: string | null) => {
     const client = wsClient(keyhub.wsUrl, token);
@@ -15,26 +15,21 @@ describe('Live feeds over graphql-ws', () => {
   };
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess();
+    keyhub = await startApiSpecification();
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.dispose()));
     await keyhub.stop();
   });
 
-  /** Subscribes and waits until the server has registered it (a probe event proves it is live). */
-  async function liveSubscription(owner: Awaited<ReturnType<typeof clientFor>>, query: string, variables: Record<string, unknown> = {}) {
-    const client = await open(owner.token);
-    const subscription = subscribe(client, query, variables);
-    await connected(client);
-    // graphql-ws registers the subscription right after the connection is acknowledged; give it a tick.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    return subscription;
-  }
+  /** Subscribes and waits until the server's feed listens (the composition's hook says so). */
+  const liveSubscription = (owner: Awaited<ReturnType<typeof clientFor>>, query: string, variables: Record<string, unknown> = {}) => keyhub.live(owner, query, variables);
+  /** Creates a key as a marker: a feed's next message must be about it, which proves nothing else came before it. */
+  const marker = async (owner: Awaited<ReturnType<typeof clientFor>>) => (await owner.call(CREATE, { input: { name: 'marker', acceptTerms: true } })).createApiKey.apiKey.id as string;
 
   it('pushes creation, disable, enable and deletion as status changes, only for the caller\'s account', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
-    const other = await clientFor(keyhub.url, { sub: 'bob', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'alice');
+    const other = await newOwner(keyhub.url, 'bob');
     const mine = await liveSubscription(owner, KEY_STATUS_CHANGED);
     const theirs = await liveSubscription(other, KEY_STATUS_CHANGED);
 
@@ -53,25 +48,29 @@ describe('Live feeds over graphql-ws', () => {
       ['DELETED', 5],
     ]);
     expect(changes.every((change) => change.keyId === apiKey.id && change.accountId === owner.identity.account)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(theirs.received).toEqual([]);
-    expect(mine.received).toEqual([]);
+    // Nothing else for either: the next change each feed sees is a marker created after all of the above.
+    const theirMarker = await marker(other);
+    expect((await theirs.next()).keyStatusChanged).toMatchObject({ keyId: theirMarker, accountId: other.identity.account, status: 'ENABLED' });
+    const myMarker = await marker(owner);
+    expect((await mine.next()).keyStatusChanged).toMatchObject({ keyId: myMarker, status: 'ENABLED' });
   });
 
   it('filters to one key when an id is given', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'alice');
     const first = (await owner.call(CREATE, { input: { name: 'first', acceptTerms: true } })).createApiKey.apiKey;
     const second = (await owner.call(CREATE, { input: { name: 'second', acceptTerms: true } })).createApiKey.apiKey;
     const subscription = await liveSubscription(owner, KEY_STATUS_CHANGED, { id: second.id });
     await owner.call(SET_STATUS, { id: first.id, status: 'DISABLED' });
     await owner.call(SET_STATUS, { id: second.id, status: 'DISABLED' });
+    await owner.call(SET_STATUS, { id: first.id, status: 'ENABLED' });
+    await owner.call(SET_STATUS, { id: second.id, status: 'ENABLED' });
+    // The first key's two changes never reach this feed: the second key's two come back to back.
     expect((await subscription.next()).keyStatusChanged).toMatchObject({ keyId: second.id, status: 'DISABLED' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(subscription.received).toEqual([]);
+    expect((await subscription.next()).keyStatusChanged).toMatchObject({ keyId: second.id, status: 'ENABLED' });
   });
 
   it('streams every lifecycle event with its actor, and never the secret', async () => {
-    const owner = await clientFor(keyhub.url, { sub: 'carol', account: `acct-${randomUUID()}` });
+    const owner = await newOwner(keyhub.url, 'carol');
     const subscription = await liveSubscription(owner, API_KEY_EVENTS);
     const { apiKey, secret } = (await owner.call(CREATE, { input: { name: 'audited', acceptTerms: true } })).createApiKey;
     await owner.call(RENAME, { id: apiKey.id, name: 'audited 2' });

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { startApiSpecification } from '../support/apiSpecification';
 import { clientFor, errorOf } from '../support/graphqlClient';
 import { CREATE, DELETE, DESCRIBE, GET, HISTORY, LIST, QUOTA, RENAME, SET_LIMIT, SET_STATUS, UPDATE_SCOPE, VERIFY } from '../support/operations';
 
 type Client = Awaited<ReturnType<typeof clientFor>>;
 
 describe('Tenant isolation and concurrency', () => {
-  let keyhub: KeyhubProcess;
+  let keyhub: KeyhubSpecification;
   let admin: Client;
   const newAccount = (sub = 'alice') => clientFor(keyhub.url, { sub, account: `acct-${randomUUID()}` });
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess();
+    keyhub = await startApiSpecification();
     admin = await clientFor(keyhub.url, { sub: 'root', account: 'ops', roles: ['admin'] });
   });
   afterAll(async () => {

@@ -1,21 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyhubProcess } from '../support/keyhubProcess';
-import { startKeyhubProcess } from '../support/keyhubProcess';
+import { newOwner } from '../support/apiHelpers';
+import type { KeyhubSpecification } from '../support/apiSpecification';
+import { expectError, expectNoNewEvents, startApiSpecification } from '../support/apiSpecification';
 import { clientFor, errorOf, gql, tokenFor } from '../support/graphqlClient';
 import { CREATE, DELETE, DESCRIBE, GET, HISTORY, LIST, QUOTA, RENAME, SET_LIMIT, SET_STATUS, UPDATE_SCOPE, VERIFY } from '../support/operations';
 
 type Client = Awaited<ReturnType<typeof clientFor>>;
 
 describe('Errors', () => {
-  let keyhub: KeyhubProcess;
+  let keyhub: KeyhubSpecification;
   let owner: Client;
   let keyId: string;
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess();
+    keyhub = await startApiSpecification();
   });
   beforeEach(async () => {
-    owner = await clientFor(keyhub.url, { sub: 'alice', account: `acct-${randomUUID()}` });
+    owner = await newOwner(keyhub.url, 'alice');
     keyId = (await owner.call(CREATE, { input: { name: 'original', acceptTerms: true } })).createApiKey.apiKey.id;
   });
   afterAll(async () => {
@@ -48,7 +49,7 @@ describe('Errors', () => {
 
     it('and changes nothing', async () => {
       const before = await snapshot();
-      await gql(keyhub.url, null, RENAME, { id: keyId, name: 'hijacked' });
+      await keyhub.given().when(keyhub.graphql(null, RENAME, { id: keyId, name: 'hijacked' })).then(expectError('UNAUTHENTICATED'), expectNoNewEvents());
       expect(await snapshot()).toEqual(before);
     });
   });
@@ -77,7 +78,7 @@ describe('Errors', () => {
       ['list: foreign cursor', LIST, { after: 'bm90LWEtY3Vyc29y' }, 'after'],
     ])('%s', async (_label, operation, variables, field) => {
       const before = await snapshot();
-      const response = await owner.raw(operation, variables);
+      const { response } = await keyhub.given().when(keyhub.graphql(owner.token, operation, variables)).then(expectError('BAD_USER_INPUT', field), expectNoNewEvents());
       expect(errorOf(response)).toEqual({ code: 'BAD_USER_INPUT', field });
       expect(response.errors?.[0]?.message).toEqual(expect.any(String));
       expect(await snapshot()).toEqual(before);
@@ -90,7 +91,8 @@ describe('Errors', () => {
       ['allowlist', UPDATE_SCOPE, (id) => ({ id, scope: { mode: 'ALL' }, ips: Array.from({ length: 51 }, (_, i) => `10.0.0.${i}`) }), 'ipAllowlist'],
     ])('%s of an existing key', async (_label, operation, variables, field) => {
       const before = await snapshot();
-      expect(errorOf(await owner.raw(operation, variables(keyId)))).toEqual({ code: 'BAD_USER_INPUT', field });
+      const { response } = await keyhub.given().when(keyhub.graphql(owner.token, operation, variables(keyId))).then(expectNoNewEvents());
+      expect(errorOf(response)).toEqual({ code: 'BAD_USER_INPUT', field });
       expect(await snapshot()).toEqual(before);
     });
 
@@ -114,7 +116,7 @@ describe('Errors', () => {
       ['delete', DELETE, (id) => ({ id })],
       ['history', HISTORY, (id) => ({ id })],
     ])('%s of an unknown key', async (_label, operation, variables) => {
-      expect(errorOf(await owner.raw(operation, variables(randomUUID()))).code).toBe('NOT_FOUND');
+      await keyhub.given().when(keyhub.graphql(owner.token, operation, variables(randomUUID()))).then(expectError('NOT_FOUND'), expectNoNewEvents());
     });
 
     it('for every change of a deleted key', async () => {
@@ -140,7 +142,7 @@ describe('Errors', () => {
         [UPDATE_SCOPE, { id: keyId, scope: { mode: 'RESTRICTED', models: ['m'] }, v: 1 }],
         [DELETE, { id: keyId, v: 3 }],
       ] as const) {
-        expect(errorOf(await owner.raw(operation, variables)).code).toBe('CONFLICT');
+        await keyhub.given().when(keyhub.graphql(owner.token, operation, variables)).then(expectError('CONFLICT'), expectNoNewEvents());
       }
       expect(await snapshot()).toEqual(before);
     });
@@ -151,8 +153,7 @@ describe('Errors', () => {
       const admin = await clientFor(keyhub.url, { sub: 'root', account: 'ops', roles: ['admin'] });
       expect((await admin.call(SET_LIMIT, { accountId: owner.identity.account, limit: 2 })).setAccountKeyLimit).toEqual({ limit: 2, used: 1 });
       await owner.call(CREATE, { input: { name: 'second', acceptTerms: true } });
-      const refused = await owner.raw(CREATE, { input: { name: 'third', acceptTerms: true } });
-      expect(errorOf(refused).code).toBe('QUOTA_EXCEEDED');
+      await keyhub.given().when(keyhub.graphql(owner.token, CREATE, { input: { name: 'third', acceptTerms: true } })).then(expectError('QUOTA_EXCEEDED'), expectNoNewEvents());
       expect((await owner.call(QUOTA)).accountQuota).toEqual({ limit: 2, used: 2 });
       await owner.call(DELETE, { id: keyId });
       expect((await owner.call(CREATE, { input: { name: 'third', acceptTerms: true } })).createApiKey.apiKey.name).toBe('third');
