@@ -7,6 +7,7 @@ import { LeakReportIntake } from './application/leakReportIntake';
 import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeedPublisher';
 import { LiveFeeds } from './application/liveFeedSubscriptions';
+import { projectionReadiness } from './application/readiness';
 import { readYourWrites } from './application/readYourWrites';
 import { UsageRecorder } from './application/usageRecorder';
 import { VerificationCache } from './application/verificationCache';
@@ -124,6 +125,7 @@ export async function startKeyhub(
     authenticator: jwt,
     logger,
     isReady: () => ready && runner.healthy,
+    readinessProblems: () => projectionReadiness(runner.problem),
     trustProxy: config.TRUST_PROXY,
     webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
     routes: (app) =>
@@ -145,7 +147,7 @@ export async function startKeyhub(
     if (!connected) return;
     usage.start();
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([runner.caughtUp, aborted]);
+    await Promise.race([runner.caughtUpOrStopped, aborted]); // stopped at an undecodable event: listen, and let /readyz say why
     ready = !stopping.signal.aborted;
   };
   let url: string;

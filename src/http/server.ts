@@ -30,6 +30,8 @@ export interface HttpDependencies {
   logger: Logger;
   /** True once the read model has caught up with the log and the engines answer. */
   isReady: () => boolean;
+  /** Why not (or what is degraded), shown on /readyz. */
+  readinessProblems?: () => readonly object[];
   /** Extra routes (e.g. forward-auth) mounted before /graphql. */
   routes?: (app: express.Express) => void;
   /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
@@ -136,7 +138,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   });
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
+  app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady(), problems: deps.readinessProblems?.() ?? [] }));
   deps.routes?.(app);
   // Express parses no bodies (GraphQL is served before it); anything a route throws is masked, never a stack page.
   app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -54,7 +54,7 @@ describe('Start-up and configuration', () => {
     expect((await fetch(`${keyhub.baseUrl}/healthz`)).status).toBe(200);
     const ready = await fetch(`${keyhub.baseUrl}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true });
+    expect(await ready.json()).toEqual({ ready: true, problems: [] });
     expect(await keyhub.stop('SIGTERM')).toBe(0);
     expect(keyhub.output()).toContain('shutting down');
   });

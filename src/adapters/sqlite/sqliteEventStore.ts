@@ -18,7 +18,7 @@ import type {
   ResolvedEvent,
   SubscribeToAllOptions,
 } from '../../ports/eventStore';
-import { ANY, BACKWARDS, END, EventIdInUseError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
+import { ANY, BACKWARDS, END, EventIdInUseError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, UndecodableEventError, WrongExpectedVersionError } from '../../ports/eventStore';
 
 export class CorruptLogError extends StartupError {
   constructor(file: string, problems: readonly string[]) {
@@ -308,16 +308,12 @@ export class SqliteEventStore implements EventStore {
 }
 
 function toRecordedEvent([at, stream, revision, id, type, data, metadata, created]: EventRow): RecordedEvent {
-  const position = BigInt(at);
-  return {
-    streamId: stream,
-    id,
-    revision: BigInt(revision),
-    type,
-    data: JSON.parse(data) as JSONObject,
-    metadata: metadata === null ? undefined : (JSON.parse(metadata) as JSONObject),
-    isJson: true,
-    created: new Date(created),
-    position: { commit: position, prepare: position },
-  };
+  const position = { commit: BigInt(at), prepare: BigInt(at) };
+  let body: { data: JSONObject; metadata: JSONObject | undefined };
+  try {
+    body = { data: JSON.parse(data) as JSONObject, metadata: metadata === null ? undefined : (JSON.parse(metadata) as JSONObject) };
+  } catch (error) {
+    throw new UndecodableEventError(stream, position, type, error); // a damaged row: no reader can get past it by retrying
+  }
+  return { streamId: stream, id, revision: BigInt(revision), type, ...body, isJson: true, created: new Date(created), position };
 }
