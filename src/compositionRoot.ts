@@ -7,6 +7,7 @@ import { LeakReportIntake } from './application/leakReportIntake';
 import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeedPublisher';
 import { LiveFeeds } from './application/liveFeedSubscriptions';
+import { EventStoreWriteHealth } from './application/eventStoreWriteHealth';
 import { projectionReadiness } from './application/readiness';
 import { readYourWrites } from './application/readYourWrites';
 import { UsageRecorder } from './application/usageRecorder';
@@ -55,6 +56,7 @@ export interface KeyhubCore {
   pubSub: KeyhubPubSub;
   usage: UsageRecorder;
   services: Services;
+  writeHealth: EventStoreWriteHealth;
 }
 
 /** What time, ids and randomness are; tests and the bench may fix them. */
@@ -68,7 +70,9 @@ const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUU
 
 /** Wires the application on the engines: used by `startKeyhub` and by the bench, so both run the same service. */
 export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, config: Config, logger: Logger, environment: Environment = REAL_ENVIRONMENT): KeyhubCore {
-  const { store, readModel } = engines;
+  const { readModel } = engines;
+  const writeHealth = new EventStoreWriteHealth(logger, environment.clock);
+  const store = writeHealth.observe(engines.store);
   const runner = new ProjectionRunner(store, readModel, logger);
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
@@ -93,7 +97,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
-  return { runner, pubSub, usage, services };
+  return { runner, pubSub, usage, services, writeHealth };
 }
 
 
@@ -116,7 +120,7 @@ export async function startKeyhub(
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
+  const { runner, pubSub, usage, services, writeHealth } = composeKeyhub(engines, config, logger);
 
   let ready = false;
   const http = await createHttpApp({
@@ -125,7 +129,7 @@ export async function startKeyhub(
     authenticator: jwt,
     logger,
     isReady: () => ready && runner.healthy,
-    readinessProblems: () => projectionReadiness(runner.problem),
+    readinessProblems: () => [...projectionReadiness(runner.problem), ...writeHealth.problems()],
     trustProxy: config.TRUST_PROXY,
     webSocket: { keepAliveMs: config.WS_KEEPALIVE_MS, maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS },
     routes: (app) =>
