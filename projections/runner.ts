@@ -27,6 +27,8 @@ export type ProjectionProblem =
 export interface ProjectionRunnerOptions {
   /** Waits between retries; tests replace it to control time. Resolves early when the runner stops. */
   sleep?: (ms: number, stopping: AbortSignal) => Promise<void>;
+  /** How long `waitFor` waits by default (read-your-writes). */
+  waitForTimeoutMs?: number;
 }
 
 const positionText = (position: Position | null): string | null => (position === null ? null : position.commit.toString());
@@ -68,6 +70,7 @@ export class ProjectionRunner {
   private stoppedAt: Extract<ProjectionProblem, { code: 'PROJECTION_STOPPED' }> | null = null;
   private readonly stopping = new AbortController();
   private readonly sleep: (ms: number, stopping: AbortSignal) => Promise<void>;
+  private readonly waitForTimeoutMs: number;
 
   constructor(
     private readonly store: EventStore,
@@ -79,6 +82,7 @@ export class ProjectionRunner {
     const stopped = new Promise<void>((resolve) => (this.stoppedResolve = resolve));
     this.caughtUpOrStopped = Promise.race([this.caughtUp, stopped]);
     this.sleep = options.sleep ?? sleepUnlessStopped;
+    this.waitForTimeoutMs = options.waitForTimeoutMs ?? 5000;
   }
 
   async start(): Promise<void> {
@@ -96,7 +100,7 @@ export class ProjectionRunner {
   }
 
   /** Resolves when the read model reflects the event at `target` (or after `timeoutMs`, returning false). */
-  waitFor(target: Position, timeoutMs = 5000): Promise<boolean> {
+  waitFor(target: Position, timeoutMs = this.waitForTimeoutMs): Promise<boolean> {
     if (this.reached(target)) return Promise.resolve(true);
     if (this.stoppedAt !== null) return Promise.resolve(false); // it will never get there
     return new Promise((resolve) => {

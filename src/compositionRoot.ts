@@ -64,6 +64,8 @@ export interface Environment {
   clock: () => Date;
   newId: () => string;
   randomBytes: (size: number) => Buffer;
+  /** How long a mutation waits for the read model to reflect it (5 s by default). */
+  readYourWritesTimeoutMs?: number;
 }
 
 const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUUID, randomBytes };
@@ -73,7 +75,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const { readModel } = engines;
   const writeHealth = new EventStoreWriteHealth(logger, environment.clock);
   const store = writeHealth.observe(engines.store);
-  const runner = new ProjectionRunner(store, readModel, logger);
+  const runner = new ProjectionRunner(store, readModel, logger, { waitForTimeoutMs: environment.readYourWritesTimeoutMs ?? 5000 });
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
   // Fed by the event stream only: evicts before a revoking command returns; bypassed while the runner is unhealthy.
@@ -86,7 +88,11 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
     commands: new ApiKeyCommands({
-      settled: readYourWrites(commandHandler(store, keyring.current), runner),
+      settled: readYourWrites(commandHandler(store, keyring.current), runner, (keyIds, position) => {
+        // The projection is late: this instance's cache forgets the keys before the mutation returns.
+        verificationCache.forget(keyIds, position);
+        logger.warn({ keyIds, position: position.commit.toString() }, 'the read model did not reflect a change in time; its keys were evicted from the verification cache');
+      }),
       keyIndex,
       keyLastUse: keyLastUseIn(readModel),
       ...environment,
