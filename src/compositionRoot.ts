@@ -111,6 +111,8 @@ export interface Keyhub {
   http: HttpApp;
   url: string;
   jwt: JwtAuthenticator;
+  /** True when this start generated the development JWT secret (no JWT_SECRET, a DATA_DIR without one): the first start. */
+  developmentSecretGenerated: boolean;
   engines: Engines;
   stop(): Promise<void>;
 }
@@ -122,7 +124,8 @@ export async function startKeyhub(
   /** Tests replace the engines (e.g. with ones that fail on demand); the service uses `openEngines`. */
   open: (config: Config) => Promise<Engines> = (config) => openEngines(config, { serving: true }),
 ): Promise<Keyhub> {
-  const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
+  const development = config.JWT_SECRET ? null : developmentJwtSecret(config.DATA_DIR);
+  const jwtSecret = config.JWT_SECRET ?? (development?.secret as string);
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
@@ -179,6 +182,7 @@ export async function startKeyhub(
     http,
     url,
     jwt,
+    developmentSecretGenerated: development?.generated ?? false,
     engines,
     stop: async () => {
       stopping.abort();
