@@ -1,6 +1,7 @@
 import type { Database } from '../src/ports/collection';
+import { ReadModelUnavailableError } from '../src/ports/collection';
 import type { AllStreamSubscription, EventStore, Position, RecordedEvent } from '../src/ports/eventStore';
-import { BACKWARDS, END, UndecodableEventError, comparePositions, streamNameFilter } from '../src/ports/eventStore';
+import { BACKWARDS, END, EventStoreUnavailableError, UndecodableEventError, comparePositions, streamNameFilter } from '../src/ports/eventStore';
 import { KEYHUB_STREAM_PREFIXES } from '../src/eventLog/streams';
 import type { Logger } from '../src/logger';
 import type { CheckpointDocument } from '../src/readModel/documents';
@@ -216,8 +217,12 @@ export class ProjectionRunner {
     const newest = await this.lastLogPosition();
     await this.database.collection<CheckpointDocument>(COLLECTIONS.checkpoints).findOne({ _id: CHECKPOINT_ID });
     this.recoveringTo = newest; // what other instances wrote during the outage must be applied before this one serves again
+    const outage = this.lastError instanceof EventStoreUnavailableError || this.lastError instanceof ReadModelUnavailableError;
     this.lastError = null;
-    this.logger.info({ checkpoint: this.position && { commit: this.position.commit.toString(), prepare: this.position.prepare.toString() } }, 'engines answer again; projection resumes from the checkpoint');
+    // Nothing past the checkpoint (a quiet log): nothing is failing at this position any more, the next failure starts the backoff afresh.
+    if (newest === null || this.reached(newest)) this.retries = { at: null, attempts: 0, retryInMs: 0 };
+    // Said once an outage ends; not on every attempt at a batch that keeps failing (backOff logs those).
+    this.logger[outage ? 'info' : 'debug']({ checkpoint: positionText(this.position) }, 'engines answer again; projection resumes from the checkpoint');
   }
 
   /** Pulls events as they come and applies whatever has already arrived as one batch. */

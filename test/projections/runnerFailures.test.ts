@@ -4,7 +4,7 @@ import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabas
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import type { Collection, Database as ReadModel, Document } from '../../src/ports/collection';
 import type { EventStore } from '../../src/ports/eventStore';
-import { jsonEvent, NO_STREAM } from '../../src/ports/eventStore';
+import { EventStoreUnavailableError, jsonEvent, NO_STREAM } from '../../src/ports/eventStore';
 import { apiKeyStream } from '../../src/eventLog/streams';
 import type { Logger } from '../../src/logger';
 import type { ApiKeyDocument } from '../../src/readModel/documents';
@@ -27,6 +27,12 @@ const created = (keyId: string) =>
     data: { keyId, accountId: 'acct', occurredAt: new Date().toISOString(), name: 'name 0', description: null, region: 'r', secretHash: `hash-${keyId}`, maskedKey: 'sk-ab***wxyz', scope: { mode: 'ALL', models: [], services: [] }, ipAllowlist: [], expiresAt: null, termsAccepted: true },
   });
 const renamed = (keyId: string, name: string) => jsonEvent({ type: 'ApiKeyRenamed', data: { keyId, accountId: 'acct', occurredAt: new Date().toISOString(), name, previousName: 'x' } });
+
+/** The runner's waits, in the test's hand: each is recorded and returns at once (after one turn of the event loop, as no time passes). */
+const recordingSleep = (delays: number[]) => async (ms: number) => {
+  delays.push(ms);
+  await new Promise((resolve) => setImmediate(resolve));
+};
 
 /** A read model whose key-index writes fail while `failing.on` (a read model that refuses one batch over and over). */
 function refusingReadModel(inner: ReadModel) {
@@ -55,6 +61,39 @@ function countingSubscriptions(store: EventStore): { store: EventStore; subscrip
   return { store: counting, subscriptions: () => count };
 }
 
+/** A store that goes down on demand: open subscriptions break, and every read fails until it is up again. */
+function outageStore(inner: EventStore) {
+  const breakers = new Set<(error: Error) => void>();
+  const state = { down: false };
+  const unavailable = () => new EventStoreUnavailableError('simulated outage');
+  const store: EventStore = {
+    appendToStream: (...args) => inner.appendToStream(...args),
+    readStream: (...args) => inner.readStream(...args),
+    readAll: (...args) => {
+      if (state.down) throw unavailable();
+      return inner.readAll(...args);
+    },
+    subscribeToAll: (...args) => {
+      if (state.down) throw unavailable();
+      const subscription = inner.subscribeToAll(...args);
+      const iterator = subscription[Symbol.asyncIterator]();
+      const broken = new Promise<never>((_resolve, reject) => breakers.add(reject));
+      broken.catch(() => undefined);
+      return {
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.race([iterator.next(), broken]), [Symbol.asyncIterator]() { return this; } }),
+        unsubscribe: () => subscription.unsubscribe(),
+      };
+    },
+    dispose: () => inner.dispose(),
+  };
+  const goDown = () => {
+    state.down = true;
+    for (const breakSubscription of breakers) breakSubscription(unavailable());
+    breakers.clear();
+  };
+  return { store, state, goDown };
+}
+
 const keyDoc = (database: ReadModel, keyId: string) => database.collection<ApiKeyDocument>(COLLECTIONS.apiKeys).findOne({ _id: keyId });
 
 describe('ProjectionRunner failures', () => {
@@ -69,9 +108,7 @@ describe('ProjectionRunner failures', () => {
     const { database, failing } = refusingReadModel(inner);
     const { logger, lines } = recordingLogger();
     const delays: number[] = [];
-    // Time is the test's: each wait is recorded and returns at once.
-    const sleep = async (ms: number) => void delays.push(ms);
-    const runner = new ProjectionRunner(store, database, logger, { sleep });
+    const runner = new ProjectionRunner(store, database, logger, { sleep: recordingSleep(delays) });
     cleanup.push(() => store.dispose(), () => runner.stop());
     await runner.start();
     await runner.caughtUp;
@@ -105,6 +142,31 @@ describe('ProjectionRunner failures', () => {
     expect(delays.slice(0, 2)).toEqual(RETRY_DELAYS_MS.slice(0, 2));
   });
 
+  it('starts the backoff afresh after an outage on a quiet log (nothing past the checkpoint keeps failing)', async () => {
+    const sqlite = new SqliteEventStore(':memory:');
+    const outage = outageStore(sqlite);
+    const delays: number[] = [];
+    // The engine comes back after three failed attempts.
+    const sleep = async (ms: number) => {
+      if (delays.push(ms) === 3) outage.state.down = false;
+      await new Promise((resolve) => setImmediate(resolve)); // no time passes, but the event loop turns
+    };
+    const runner = new ProjectionRunner(outage.store, new InProcessDatabase(), recordingLogger().logger, { sleep });
+    cleanup.push(() => sqlite.dispose(), () => runner.stop());
+    await sqlite.appendToStream(apiKeyStream('k1'), created('k1'), { expectedRevision: NO_STREAM });
+    await runner.start();
+    await runner.caughtUp;
+
+    outage.goDown();
+    await until(async () => delays.length === 3 && runner.healthy);
+    expect(delays).toEqual(RETRY_DELAYS_MS.slice(0, 3));
+    // Resubscribed: wait until the new subscription is open before the next outage breaks it.
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    outage.goDown();
+    await until(async () => delays.length >= 4);
+    expect(delays[3]).toBe(RETRY_DELAYS_MS[0]);
+  });
+
   it('stops at a row whose JSON cannot be parsed (written by another connection), naming its position and stream, after applying the events before it', async () => {
     const file = join(freshDataDir(), 'events.sqlite');
     const store = new SqliteEventStore(file);
@@ -112,7 +174,7 @@ describe('ProjectionRunner failures', () => {
     const { logger, lines } = recordingLogger();
     const delays: number[] = [];
     const database = new InProcessDatabase();
-    const runner = new ProjectionRunner(counted.store, database, logger, { sleep: async (ms) => void delays.push(ms) });
+    const runner = new ProjectionRunner(counted.store, database, logger, { sleep: recordingSleep(delays) });
     cleanup.push(() => store.dispose(), () => runner.stop());
     await store.appendToStream(apiKeyStream('k1'), created('k1'), { expectedRevision: NO_STREAM });
     await runner.start();
@@ -152,7 +214,7 @@ describe('ProjectionRunner failures', () => {
     const { logger } = recordingLogger();
     const delays: number[] = [];
     const database = new InProcessDatabase();
-    const runner = new ProjectionRunner(store, database, logger, { sleep: async (ms) => void delays.push(ms) });
+    const runner = new ProjectionRunner(store, database, logger, { sleep: recordingSleep(delays) });
     cleanup.push(() => store.dispose(), () => runner.stop());
     await store.appendToStream(apiKeyStream('k1'), created('k1'), { expectedRevision: NO_STREAM });
     const malformed = await store.appendToStream(apiKeyStream('k1'), jsonEvent({ type: 'ApiKeyRenamed', data: { keyId: 'k1' } }), { expectedRevision: 0n });
