@@ -8,6 +8,8 @@ import { LeakReportIntake } from './application/leakReportIntake';
 import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeedPublisher';
 import { LiveFeeds } from './application/liveFeedSubscriptions';
+import { EventStoreWriteHealth } from './application/eventStoreWriteHealth';
+import { projectionReadiness } from './application/readiness';
 import { readYourWrites } from './application/readYourWrites';
 import { UsageRecorder } from './application/usageRecorder';
 import { VerificationCache } from './application/verificationCache';
@@ -57,6 +59,7 @@ export interface KeyhubCore {
   pubSub: KeyhubPubSub;
   usage: UsageRecorder;
   services: Services;
+  writeHealth: EventStoreWriteHealth;
 }
 
 /** What time, ids and randomness are; tests and the bench may fix them. */
@@ -66,15 +69,19 @@ export interface Environment {
   randomBytes: (size: number) => Buffer;
   /** Told each time a live feed has subscribed to the pub/sub (an event published from then on reaches it): tests wait on it instead of sleeping. */
   liveFeedSubscribed?: (accountId: string) => void;
+  /** How long a mutation waits for the read model to reflect it (5 s by default). */
+  readYourWritesTimeoutMs?: number;
 }
 
 const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUUID, randomBytes };
 
 /** Wires the application on the engines: used by `startKeyhub` and by the bench, so both run the same service. */
 export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, config: Config, logger: Logger, environment: Environment = REAL_ENVIRONMENT): KeyhubCore {
-  const { store, readModel } = engines;
+  const { readModel } = engines;
   const nowMs = () => environment.clock().getTime();
-  const runner = new ProjectionRunner(store, readModel, logger);
+  const writeHealth = new EventStoreWriteHealth(logger, environment.clock);
+  const store = writeHealth.observe(engines.store);
+  const runner = new ProjectionRunner(store, readModel, logger, { waitForTimeoutMs: environment.readYourWritesTimeoutMs ?? 5000 });
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
   // Fed by the event stream only: evicts before a revoking command returns; bypassed while the runner is unhealthy.
@@ -87,7 +94,11 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
     commands: new ApiKeyCommands({
-      settled: readYourWrites(commandHandler(store, keyring.current), runner),
+      settled: readYourWrites(commandHandler(store, keyring.current), runner, (keyIds, position) => {
+        // The projection is late: this instance's cache forgets the keys before the mutation returns.
+        verificationCache.forget(keyIds, position);
+        logger.warn({ keyIds, position: position.commit.toString() }, 'the read model did not reflect a change in time; its keys were evicted from the verification cache');
+      }),
       keyIndex,
       keyLastUse: keyLastUseIn(readModel),
       clock: environment.clock,
@@ -100,7 +111,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub, environment.liveFeedSubscribed), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
-  return { runner, pubSub, usage, services };
+  return { runner, pubSub, usage, services, writeHealth };
 }
 
 
@@ -108,6 +119,8 @@ export interface Keyhub {
   http: HttpApp;
   url: string;
   jwt: JwtAuthenticator;
+  /** True when this start generated the development JWT secret (no JWT_SECRET, a DATA_DIR without one): the first start. */
+  developmentSecretGenerated: boolean;
   engines: Engines;
   /** The read model's progress and the pending key uses (tests wait on the one and flush the other). */
   core: Pick<KeyhubCore, 'runner' | 'usage'>;
@@ -123,13 +136,14 @@ export async function startKeyhub(
   /** Tests fix time, ids and randomness (JWTs and transport timers keep real time). */
   environment: Environment = REAL_ENVIRONMENT,
 ): Promise<Keyhub> {
-  const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
+  const development = config.JWT_SECRET ? null : developmentJwtSecret(config.DATA_DIR);
+  const jwtSecret = config.JWT_SECRET ?? (development?.secret as string);
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger, environment);
+  const { runner, pubSub, usage, services, writeHealth } = composeKeyhub(engines, config, logger, environment);
 
-  const lifecycle = new Lifecycle(() => (runner.healthy ? null : 'the read model lost the event store or fell behind it; catching up once the engines answer'));
+  const lifecycle = new Lifecycle(() => runner.problem?.message ?? null);
   const http = await createHttpApp({
     schema: await buildKeyhubSchema(pubSub),
     services,
@@ -138,6 +152,7 @@ export async function startKeyhub(
     lifecycle,
     accountRequests: new AccountRequestLimiter(config.ACCOUNT_REQUESTS_PER_SECOND),
     production: config.NODE_ENV === 'production',
+    readinessProblems: () => [...projectionReadiness(runner.problem), ...writeHealth.problems()],
     trustProxy: config.TRUST_PROXY,
     webSocket: {
       keepAliveMs: config.WS_KEEPALIVE_MS,
@@ -164,7 +179,7 @@ export async function startKeyhub(
     if (!connected) return;
     usage.start();
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([runner.caughtUp, aborted]);
+    await Promise.race([runner.caughtUpOrStopped, aborted]); // stopped at an undecodable event: listen, and let /readyz say why
     if (!stopping.signal.aborted) lifecycle.ready();
   };
   let url: string;
@@ -186,6 +201,7 @@ export async function startKeyhub(
     http,
     url,
     jwt,
+    developmentSecretGenerated: development?.generated ?? false,
     engines,
     core: { runner, usage },
     stop: async () => {

@@ -59,6 +59,8 @@ const schema = z.object({
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
   /** `true`: /auth answers without FORWARD_AUTH_TOKEN in production too (the network alone guards it). */
   FORWARD_AUTH_OPEN: z.enum(['true', 'false'], 'FORWARD_AUTH_OPEN must be true or false').default('false').transform((value) => value === 'true'),
+  /** `true` (or `npm start -- --print-token`): print a development token at start, not only on the first start. Without JWT_SECRET only. */
+  KEYHUB_PRINT_DEV_TOKEN: z.enum(['true', 'false'], 'KEYHUB_PRINT_DEV_TOKEN must be true or false').default('false').transform((value) => value === 'true'),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };

@@ -4,6 +4,8 @@ import { startKeyhub } from './compositionRoot';
 import { createLogger } from './logger';
 import { StartupError } from './startupError';
 
+const DEVELOPMENT_TOKEN_LIFETIME = '12h';
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -18,8 +20,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const keyhub = await startKeyhub(config, logger);
 
-  if (!config.JWT_SECRET) {
-    const token = await keyhub.jwt.sign({ sub: 'local-developer', account: 'local', roles: ['admin', 'gateway'] });
+  // The development token is a credential in the output: printed on the first start (or on request), valid 12 h.
+  const printToken = keyhub.developmentSecretGenerated || config.KEYHUB_PRINT_DEV_TOKEN || process.argv.includes('--print-token');
+  if (!config.JWT_SECRET && !printToken) {
+    logger.info(`No JWT_SECRET set: using the development secret in ${config.DATA_DIR}/jwt-secret. For a development token (valid 12 h): npm start -- --print-token (or KEYHUB_PRINT_DEV_TOKEN=true)`);
+  }
+  if (!config.JWT_SECRET && printToken) {
+    const token = await keyhub.jwt.sign({ sub: 'local-developer', account: 'local', roles: ['admin', 'gateway'] }, DEVELOPMENT_TOKEN_LIFETIME);
     logger.info(
       { account: 'local', roles: ['admin', 'gateway'] },
       `No JWT_SECRET set: using a development secret kept in ${config.DATA_DIR}/jwt-secret. Try: curl -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ accountQuota { limit used } }"}' ${keyhub.url}`,

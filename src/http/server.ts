@@ -39,6 +39,8 @@ export interface HttpDependencies {
   accountRequests?: AccountRequests;
   /** Production: no introspection, no field suggestions in error messages. */
   production?: boolean;
+  /** Why not ready, or what is degraded, shown on /readyz. */
+  readinessProblems?: () => readonly object[];
   /** Express's "trust proxy" setting: which proxies' X-Forwarded-For gives the client address. */
   trustProxy?: string | undefined;
   /** graphql-ws: ping interval (a pong must come within it), subscriptions per connection, connections in all and per client address. */
@@ -193,7 +195,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     .route({ path: '/healthz', methods: ['GET'] }, (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .route({ path: '/readyz', methods: ['GET'] }, (_req, res) => {
       const state = lifecycle.current;
-      sendJson(res, state.status === 'ready' ? 200 : 503, { ready: state.status === 'ready', ...state });
+      sendJson(res, state.status === 'ready' ? 200 : 503, { ready: state.status === 'ready', ...state, problems: deps.readinessProblems?.() ?? [] });
     });
   deps.routes?.(router);
   // Last, at /: the console's page and hashed assets; a path that is neither is the router's 404.

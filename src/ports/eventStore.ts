@@ -148,5 +148,22 @@ export class EventStoreUnavailableError extends Error {
   }
 }
 
+/**
+ * An event in the log that cannot be read as what it claims to be (its JSON does not parse, or its
+ * shape is not one a projection understands). Retrying cannot help: whoever reads the log in order
+ * must stop at it and say where it is.
+ */
+export class UndecodableEventError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly position: Position,
+    readonly eventType: string | null,
+    cause: unknown,
+  ) {
+    super(`the event at position ${position.commit} in stream ${streamId}${eventType ? ` (${eventType})` : ''} cannot be decoded: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'UndecodableEventError';
+  }
+}
+
 export const comparePositions = (a: Position, b: Position): number =>
   a.commit === b.commit ? (a.prepare === b.prepare ? 0 : a.prepare < b.prepare ? -1 : 1) : a.commit < b.commit ? -1 : 1;

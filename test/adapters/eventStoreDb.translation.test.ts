@@ -11,7 +11,7 @@ import {
 import { EventStoreDbStore } from '../../src/adapters/eventstoredb/eventStoreDbStore';
 import type { EventStoreDbClient } from '../../src/adapters/eventstoredb/eventStoreDbStore';
 import type { ResolvedEvent } from '../../src/ports/eventStore';
-import { EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError, streamNameFilter } from '../../src/ports/eventStore';
+import { EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, UndecodableEventError, WrongExpectedVersionError, streamNameFilter } from '../../src/ports/eventStore';
 import { apiKeyStream, toEventData } from '../../src/eventLog/streams';
 
 const metadata = { actor: 'alice', correlationId: 'req-1', causationId: 'req-1', schemaVersion: 1 };
@@ -210,6 +210,15 @@ describe('EventStoreDbStore: a pass-through to the client', () => {
     const waiting = iterator.next();
     await subscribed.unsubscribe();
     await expect(waiting).resolves.toEqual({ done: true, value: undefined });
+  });
+
+  it('stops a filtered subscription at a JSON event whose data does not parse, naming its stream and position (never passing over it)', async () => {
+    const { client: fake, subscription } = fakeClient();
+    const iterator = new EventStoreDbStore(fake).subscribeToAll({ filter: streamNameFilter({ prefixes: ['apiKey-'] }) })[Symbol.asyncIterator]();
+    subscription().write({ event: clientRecord({ data: '{"keyId": ' }), commitPosition: 1234n }); // what the client yields for malformed JSON
+    const stopped = iterator.next();
+    await expect(stopped).rejects.toBeInstanceOf(UndecodableEventError);
+    await expect(stopped).rejects.toMatchObject({ streamId: 'apiKey-k1', position, eventType: 'ApiKeyRenamed' });
   });
 
   it('ends a subscription with EventStoreUnavailableError when the connection drops', async () => {

@@ -4,10 +4,10 @@ import type { Position } from '../../src/ports/eventStore';
 
 const at = (commit: number): Position => ({ commit: BigInt(commit), prepare: BigInt(commit) });
 
-/** A command handler whose appends land at the given positions, one per `handle` (null: a no-op). */
-function handlerLandingAt(positions: Array<Position | null>): CommandHandler {
+/** A command handler whose appends land at the given positions, one per `handle` (null: a no-op), each writing `events`. */
+function handlerLandingAt(positions: Array<Position | null>, events: Array<{ type: string }> = []): CommandHandler {
   return {
-    handle: async () => ({ events: [], state: null, position: positions.shift() ?? null }) as HandledCommand<never, never>,
+    handle: async () => ({ events, state: null, position: positions.shift() ?? null }) as unknown as HandledCommand<never, never>,
     aggregate: async () => ({ state: null as never, revision: null, lastLink: null, replayed: false }),
   };
 }
@@ -43,5 +43,27 @@ describe('readYourWrites', () => {
       }),
     ).rejects.toThrow('refused');
     expect(waited).toEqual([]);
+  });
+
+  describe('when the read model does not reflect the write in time (a stalled projection)', () => {
+    const onStream = (handler: CommandHandler, stream: string) => handler.handle(stream, { decide: () => [], evolve: (state) => state, initialState: () => null }, {}, { metadata: { actor: 'a', correlationId: 'c', causationId: 'c', schemaVersion: 1 }, retriesOnConflict: 0 });
+    const stalled = { waitFor: async () => false };
+
+    it("should name the keys whose verification changed, before returning, so this instance's cache can forget them", async () => {
+      const late: Array<[readonly string[], Position]> = [];
+      const settled = readYourWrites(handlerLandingAt([at(4), at(5)], [{ type: 'ApiKeyStatusChanged' }]), stalled, (keyIds, position) => void late.push([keyIds, position]));
+      await settled(async (handler) => {
+        await onStream(handler, 'apiKey-k1');
+        await onStream(handler, 'account-acct'); // not a key: nothing to forget
+      });
+      expect(late).toEqual([[['k1'], at(5)]]);
+    });
+
+    it('should name no key when what was written does not change verification (a rename), nor when the wait succeeded', async () => {
+      const late: unknown[] = [];
+      await readYourWrites(handlerLandingAt([at(4)], [{ type: 'ApiKeyRenamed' }]), stalled, (...args) => void late.push(args))((handler) => onStream(handler, 'apiKey-k1'));
+      await readYourWrites(handlerLandingAt([at(5)], [{ type: 'ApiKeyDeleted' }]), { waitFor: async () => true }, (...args) => void late.push(args))((handler) => onStream(handler, 'apiKey-k1'));
+      expect(late).toEqual([]);
+    });
   });
 });

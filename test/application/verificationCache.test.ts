@@ -73,4 +73,21 @@ describe('VerificationCache (kept current by the event stream alone)', () => {
     expect(cache.get('h1')).toBeUndefined();
     expect(cache.get('h4')?.keyId).toBe('k4');
   });
+
+  it('forgets a key ahead of the projection, and caches it again only once the projection has applied the log up to the change', () => {
+    const at = (commit: number) => ({ commit: BigInt(commit), prepare: BigInt(commit) });
+    remember('h1', 'k1');
+    remember('h2', 'k2');
+    cache.forget(['k1'], at(10));
+    expect(cache.get('h1')).toBeUndefined();
+    expect(cache.get('h2')?.keyId).toBe('k2');
+    remember('h1', 'k1'); // a lookup that read the read model from before the change
+    expect(cache.get('h1')).toBeUndefined();
+    cache.applied([{ ...event('k2', 'ApiKeyRenamed'), position: at(9) }]);
+    remember('h1', 'k1');
+    expect(cache.get('h1')).toBeUndefined();
+    cache.applied([{ ...event('k1', 'ApiKeyStatusChanged'), position: at(10) }]);
+    remember('h1', 'k1');
+    expect(cache.get('h1')?.keyId).toBe('k1');
+  });
 });

@@ -9,6 +9,20 @@ const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 const runMain = (env: Record<string, string>) =>
   spawnSync(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: freshDataDir(), PORT: '0', ...env }, encoding: 'utf8', timeout: 25_000 });
 
+/** A JWT's lifetime (exp − iat) in hours. */
+const lifetimeHours = (token: string): number => {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as { iat: number; exp: number };
+  return (claims.exp - claims.iat) / 3600;
+};
+
+/** Waits until the process has printed a line matching `pattern` (lines logged right after "listening"). */
+async function untilOutput(keyhub: { output(): string }, pattern: RegExp): Promise<void> {
+  for (let waited = 0; !pattern.test(keyhub.output()); waited += 20) {
+    if (waited > 10_000) throw new Error(`no output matching ${pattern}:\n${keyhub.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('Start-up and configuration', () => {
   it('refuses invalid configuration with a message naming each variable', () => {
     const result = runMain({ PORT: 'eighty', KEY_LIMIT_DEFAULT: '-3', LOG_LEVEL: 'loud', JWT_SECRET: 'short' });
@@ -51,8 +65,36 @@ describe('Start-up and configuration', () => {
       const response = await gql(keyhub.url, token as string, '{ accountQuota { limit used } }');
       expect(response.data).toEqual({ accountQuota: { limit: 50, used: 0 } });
       expect(keyhub.output()).toMatch(/keyhub listening on http:\/\/127\.0\.0\.1:\d+\/graphql/);
+      expect(lifetimeHours(token as string)).toBe(12);
     } finally {
       await keyhub.stop();
+    }
+  });
+
+  it('prints the development token only on the first start, or when asked (KEYHUB_PRINT_DEV_TOKEN=true)', async () => {
+    const dataDir = freshDataDir();
+    const first = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '' } });
+    await untilOutput(first, /No JWT_SECRET set/);
+    expect(first.output()).toMatch(/Bearer [A-Za-z0-9._-]+/);
+    await first.stop();
+
+    const again = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '' } });
+    try {
+      await untilOutput(again, /No JWT_SECRET set/);
+      expect(again.output()).not.toMatch(/Bearer [A-Za-z0-9._-]+/);
+      expect(again.output()).toContain('--print-token');
+    } finally {
+      await again.stop();
+    }
+
+    const asked = await startKeyhubProcess({ dataDir, env: { JWT_SECRET: '', KEYHUB_PRINT_DEV_TOKEN: 'true' } });
+    try {
+      await untilOutput(asked, /Bearer [A-Za-z0-9._-]+/);
+      const token = /Bearer ([A-Za-z0-9._-]+)/.exec(asked.output())?.[1] as string;
+      expect(lifetimeHours(token)).toBe(12);
+      expect((await gql(asked.url, token, '{ accountQuota { used } }')).data).toEqual({ accountQuota: { used: 0 } });
+    } finally {
+      await asked.stop();
     }
   });
 
@@ -61,7 +103,7 @@ describe('Start-up and configuration', () => {
     expect((await fetch(`${keyhub.baseUrl}/healthz`)).status).toBe(200);
     const ready = await fetch(`${keyhub.baseUrl}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, status: 'ready' });
+    expect(await ready.json()).toEqual({ ready: true, status: 'ready', problems: [] });
     expect(await keyhub.stop('SIGTERM')).toBe(0);
     expect(keyhub.output()).toContain('shutting down');
   });

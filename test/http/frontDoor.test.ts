@@ -23,7 +23,7 @@ describe('The HTTP front door', () => {
     expect(await (await fetch(`${keyhub.baseUrl}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${keyhub.baseUrl}/readyz?verbose`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, status: 'ready' });
+    expect(await ready.json()).toEqual({ ready: true, status: 'ready', problems: [] });
   });
 
   it('answers unknown paths 404 with a coded JSON error, never cached, and / with the console', async () => {

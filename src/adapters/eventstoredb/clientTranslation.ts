@@ -7,7 +7,7 @@ import type {
 } from '@eventstore/db-client';
 import * as client from '@eventstore/db-client';
 import type { AppendExpectedRevision, AppendResult, EventData, JSONObject, Position, RecordedEvent, ResolvedEvent, SubscriptionFilter } from '../../ports/eventStore';
-import { ANY, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
+import { ANY, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, UndecodableEventError, WrongExpectedVersionError } from '../../ports/eventStore';
 import { redactCredentials } from '../redactCredentials';
 
 /**
@@ -120,6 +120,19 @@ export function fromClientResolvedEvent(resolved: ClientResolvedEvent | AllStrea
     position,
   };
   return commitPosition === undefined ? { event } : { event, commitPosition };
+}
+
+/**
+ * A JSON event whose data is not a JSON object (the client hands back the raw text when it does not
+ * parse), or null. Where a reader asked for these streams, it must stop at such an event rather
+ * than pass over it as over a binary system event.
+ */
+export function undecodableEventIn(resolved: ClientResolvedEvent | AllStreamResolvedEvent): UndecodableEventError | null {
+  const recorded = resolved.event;
+  if (!recorded || !recorded.isJson || isJsonObject(recorded.data)) return null;
+  const fallback = resolved.commitPosition ?? UNKNOWN_POSITION;
+  const position: Position = recorded.position ? { commit: recorded.position.commit, prepare: recorded.position.prepare } : { commit: fallback, prepare: fallback };
+  return new UndecodableEventError(recorded.streamId, position, recorded.type, new Error('its data is not a JSON object'));
 }
 
 export const toClientFilter = (filter: SubscriptionFilter): ClientFilter =>

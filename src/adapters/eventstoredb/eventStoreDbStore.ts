@@ -17,6 +17,7 @@ import {
   fromClientAppendResult,
   fromClientError,
   fromClientResolvedEvent,
+  undecodableEventIn,
   toClientEvent,
   toClientFilter,
   translatingErrors,
@@ -136,6 +137,9 @@ export class EventStoreDbStore implements EventStore {
       try {
         for await (const resolved of subscription) {
           if (unsubscribed) return;
+          // Filtered to streams the reader asked for: an undecodable event there stops it (unfiltered, it is passed over).
+          const undecodable = filter ? undecodableEventIn(resolved) : null;
+          if (undecodable) throw undecodable;
           yield fromClientResolvedEvent(resolved);
         }
       } catch (error) {

@@ -18,7 +18,7 @@ import type {
   ResolvedEvent,
   SubscribeToAllOptions,
 } from '../../ports/eventStore';
-import { ANY, BACKWARDS, END, EventIdInUseError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, WrongExpectedVersionError } from '../../ports/eventStore';
+import { ANY, BACKWARDS, END, EventIdInUseError, EventStoreUnavailableError, NO_STREAM, STREAM_EXISTS, StreamNotFoundError, UndecodableEventError, WrongExpectedVersionError } from '../../ports/eventStore';
 
 export class CorruptLogError extends StartupError {
   constructor(file: string, problems: readonly string[]) {
@@ -34,6 +34,26 @@ type EventRow = [position: number, stream: string, revision: number, id: string,
 const ROW_COLUMNS = 'position, stream, revision, id, type, data, metadata, created';
 
 const SUBSCRIPTION_BATCH = 1000;
+
+/**
+ * What the file system did to the log, in words an operator acts on. Each is the machine's state,
+ * not the request's: the append wrote nothing (SQLite rolls the transaction back) and may be retried
+ * once the condition is gone, so it is the port's EventStoreUnavailableError (SERVICE_UNAVAILABLE).
+ */
+const STORAGE_FAILURES: ReadonlyArray<[RegExp, string]> = [
+  [/^(SQLITE_FULL|ENOSPC|EDQUOT)$/, 'the disk is full'],
+  [/^(SQLITE_IOERR\w*|EIO)$/, 'an I/O error'],
+  [/^(SQLITE_READONLY\w*|EROFS)$/, 'the file cannot be written (read-only)'],
+  [/^SQLITE_BUSY\w*$/, 'the file is locked by another process'],
+];
+
+/** A storage failure → EventStoreUnavailableError; anything else unchanged. */
+export function fromStorageError(error: unknown, file: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return error;
+  const failure = STORAGE_FAILURES.find(([pattern]) => pattern.test(code));
+  return failure ? new EventStoreUnavailableError(`the event log ${file} cannot be used: ${failure[1]} (${code})`, { cause: error }) : error;
+}
 
 interface PendingAppend {
   streamName: string;
@@ -138,12 +158,16 @@ export class SqliteEventStore implements EventStore {
           try {
             outcomes.push({ result: this.appendTransaction(append.streamName, append.batch, append.expected) });
           } catch (error) {
+            // A full disk or an I/O error may roll back the whole group's transaction (SQLite does so on its own):
+            // then nothing of the group is written, and the group fails as one rather than go on outside a transaction.
+            if (!this.db.inTransaction || fromStorageError(error, this.file) !== error) throw error;
             outcomes.push({ error });
           }
         }
       })();
     } catch (error) {
-      for (const append of pending) append.reject(error); // the commit itself failed: nothing was acknowledged
+      const failure = fromStorageError(error, this.file);
+      for (const append of pending) append.reject(failure); // the commit itself failed: nothing was acknowledged
       return;
     }
     if (outcomes.some((outcome) => 'result' in outcome)) this.appended.emit('appended');
@@ -222,8 +246,8 @@ export class SqliteEventStore implements EventStore {
     const from = options.fromRevision;
     const start = from === undefined || from === 'start' ? (backwards ? Number.MAX_SAFE_INTEGER : 0) : from === END ? Number.MAX_SAFE_INTEGER : Number(from);
     const limit = options.maxCount === undefined ? -1 : Number(options.maxCount);
-    const rows = (backwards ? this.statements.readBackwards : this.statements.readForwards).all(streamName, start, limit);
-    if (rows.length === 0 && this.statements.streamRevision.get(streamName)?.revision == null) throw new StreamNotFoundError(streamName);
+    const rows = this.reading(() => (backwards ? this.statements.readBackwards : this.statements.readForwards).all(streamName, start, limit));
+    if (rows.length === 0 && this.reading(() => this.statements.streamRevision.get(streamName)?.revision) == null) throw new StreamNotFoundError(streamName);
     for (const row of rows) yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
   }
 
@@ -236,7 +260,7 @@ export class SqliteEventStore implements EventStore {
     let cursor = from === 'start' ? 0 : from === END ? Number.MAX_SAFE_INTEGER : Number(from.commit) - (backwards ? -1 : 1);
     while (remaining > 0) {
       const batch = Math.min(remaining, SUBSCRIPTION_BATCH);
-      const rows = (backwards ? this.statements.readAllBackwards : this.statements.readAll).all(cursor, batch);
+      const rows = this.reading(() => (backwards ? this.statements.readAllBackwards : this.statements.readAll).all(cursor, batch));
       for (const row of rows) {
         yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
         cursor = row[0];
@@ -251,7 +275,7 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeToAllOptions = {}): AllStreamSubscription {
     this.assertOpen();
     const from = options.fromPosition ?? 'start';
-    let after = from === 'start' ? 0 : from === END ? (this.statements.lastPosition.get()?.position ?? 0) : Number(from.commit);
+    let after = from === 'start' ? 0 : from === END ? (this.reading(() => this.statements.lastPosition.get())?.position ?? 0) : Number(from.commit);
     const prefixes = options.filter?.prefixes ?? [];
     const on = options.filter?.filterOn ?? 'streamName';
     const accepts = (row: EventRow): boolean =>
@@ -264,7 +288,7 @@ export class SqliteEventStore implements EventStore {
       while (!stop.signal.aborted && !store.disposed) {
         // Register for the wake-up before reading, so an append between the read and the wait is not missed.
         woken ??= once(store.appended, 'appended', { signal: stop.signal }).catch(() => undefined);
-        const rows = store.statements.readAll.all(after, SUBSCRIPTION_BATCH);
+        const rows = store.reading(() => store.statements.readAll.all(after, SUBSCRIPTION_BATCH));
         for (const row of rows) {
           after = row[0];
           if (accepts(row)) yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
@@ -290,7 +314,7 @@ export class SqliteEventStore implements EventStore {
 
   /** The position of the newest event, or null for an empty log. */
   lastPosition(): Position | null {
-    const position = this.statements.lastPosition.get()?.position;
+    const position = this.reading(() => this.statements.lastPosition.get())?.position;
     return position == null ? null : { commit: BigInt(position), prepare: BigInt(position) };
   }
 
@@ -302,22 +326,27 @@ export class SqliteEventStore implements EventStore {
     this.db.close();
   }
 
+  /** A read, with the file system's failures as the port's "unavailable" error. */
+  private reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw fromStorageError(error, this.file);
+    }
+  }
+
   private assertOpen(): void {
     if (this.disposed) throw new Error('the event store is closed');
   }
 }
 
 function toRecordedEvent([at, stream, revision, id, type, data, metadata, created]: EventRow): RecordedEvent {
-  const position = BigInt(at);
-  return {
-    streamId: stream,
-    id,
-    revision: BigInt(revision),
-    type,
-    data: JSON.parse(data) as JSONObject,
-    metadata: metadata === null ? undefined : (JSON.parse(metadata) as JSONObject),
-    isJson: true,
-    created: new Date(created),
-    position: { commit: position, prepare: position },
-  };
+  const position = { commit: BigInt(at), prepare: BigInt(at) };
+  let body: { data: JSONObject; metadata: JSONObject | undefined };
+  try {
+    body = { data: JSON.parse(data) as JSONObject, metadata: metadata === null ? undefined : (JSON.parse(metadata) as JSONObject) };
+  } catch (error) {
+    throw new UndecodableEventError(stream, position, type, error); // a damaged row: no reader can get past it by retrying
+  }
+  return { streamId: stream, id, revision: BigInt(revision), type, ...body, isJson: true, created: new Date(created), position };
 }
