@@ -9,7 +9,7 @@ import { LeakReportLimiter } from './application/leakReportLimiter';
 import { publishApplied } from './application/liveFeedPublisher';
 import { LiveFeeds } from './application/liveFeedSubscriptions';
 import { EventStoreWriteHealth } from './application/eventStoreWriteHealth';
-import { projectionReadiness } from './application/readiness';
+import { projectionReadiness } from './readiness';
 import { readYourWrites } from './application/readYourWrites';
 import { UsageRecorder } from './application/usageRecorder';
 import { VerificationCache } from './application/verificationCache';

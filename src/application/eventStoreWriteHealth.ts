@@ -1,7 +1,7 @@
 import type { EventStore } from '../ports/eventStore';
 import { EventStoreUnavailableError } from '../ports/eventStore';
 import type { Logger } from '../logger';
-import type { ReadinessProblem } from './readiness';
+import type { ReadinessProblem } from './readinessProblem';
 
 /**
  * Whether the event store takes writes: a failed append (the store unavailable: a full disk, an I/O

@@ -1,5 +1,3 @@
-import type { ProjectionProblem } from '../../projections/runner';
-
 /**
  * One thing /readyz reports, typed for whoever turns readiness into a state. What it shows is safe
  * for an unauthenticated probe: codes and log positions, never an error's text or a tenant's stream
@@ -12,10 +10,4 @@ export interface ReadinessProblem {
   readonly position?: string;
   /** True: the instance must not take traffic. False: reported, but reads and verifications still work. */
   readonly blocking: boolean;
-}
-
-export function projectionReadiness(problem: ProjectionProblem | null): ReadinessProblem[] {
-  if (problem === null) return [];
-  const { code, message, position } = problem;
-  return [{ component: 'projection', code, message, ...(position !== null ? { position } : {}), blocking: true }];
 }
