@@ -1,3 +1,5 @@
+import type { KeyLimits } from '../domain/rules/limits';
+import type { KeyMetadata } from '../domain/rules/metadata';
 import type { AccessScope } from '../domain/rules/scope';
 
 /**
@@ -10,6 +12,7 @@ export const COLLECTIONS = {
   keyIndex: 'apiKeyIndex',
   accounts: 'accounts',
   checkpoints: 'checkpoints',
+  usage: 'apiKeyUsage',
 } as const;
 
 /** One per key: the console's list, with masked secret and last use. Deleted keys stay as tombstones (deletedAt set). */
@@ -31,6 +34,9 @@ export interface ApiKeyDocument {
   lastUsedAt: Date | null;
   expiresAt: Date | null;
   deletedAt: Date | null;
+  /** Absent on documents projected before limits existed: no limits. */
+  limits?: KeyLimits;
+  metadata?: KeyMetadata | null;
   version: number;
   revision: number;
 }
@@ -52,6 +58,9 @@ export interface KeyIndexDocument {
   expiresAt: Date | null;
   /** A deleted key's entry stays as a tombstone so that a late replay cannot revive it. */
   deleted: boolean;
+  /** What verification enforces and answers with; absent (none) on entries projected before they existed. */
+  limits?: KeyLimits;
+  metadata?: KeyMetadata | null;
   /** Set on a rotated-out secret's entry: it verifies until then, and is NOT_FOUND after. Null (or absent) for the current secret. */
   graceUntil?: Date | null;
   revision: number;
