@@ -82,6 +82,4 @@ export function projectApiKeyList(projected: ProjectedEvent): AnyBulkWriteOperat
 
 /** `$max` keeps the latest use whatever order uses arrive in, and applying it twice changes nothing. */
 const projectUses = (data: ApiKeysUsed['data']): AnyBulkWriteOperation[] =>
-  data.uses.map((use) => ({
-    updateOne: { filter: { _id: use.keyId }, update: { $max: { lastUsedAt: new Date(use.usedAt) } } },
-  }));
+  data.uses.flatMap((use) => (use.usedAt === undefined ? [] : [{ updateOne: { filter: { _id: use.keyId }, update: { $max: { lastUsedAt: new Date(use.usedAt) } } } }]));

@@ -46,10 +46,12 @@ export interface WindowCounts {
   dayRequests: number;
   dayTokens: number;
   monthStart: number;
+  /** Next month's start: kept so that the hot path needs no calendar arithmetic. */
+  monthEnd: number;
   monthTokens: number;
 }
 
-export const emptyWindowCounts = (): WindowCounts => ({ minuteStart: 0, minuteRequests: 0, minuteTokens: 0, dayStart: 0, dayRequests: 0, dayTokens: 0, monthStart: 0, monthTokens: 0 });
+export const emptyWindowCounts = (): WindowCounts => ({ minuteStart: 0, minuteRequests: 0, minuteTokens: 0, dayStart: 0, dayRequests: 0, dayTokens: 0, monthStart: 0, monthEnd: 0, monthTokens: 0 });
 
 /**
  * Adds use at instant `atMs` to the windows holding it. A use in a later window than the counted
@@ -69,9 +71,8 @@ export function countUse(counts: WindowCounts, atMs: number, requests: number, t
     counts.dayRequests += requests;
     counts.dayTokens += tokens;
   }
-  const month = monthStart(atMs);
-  if (month > counts.monthStart) Object.assign(counts, { monthStart: month, monthTokens: 0 });
-  if (month === counts.monthStart) counts.monthTokens += tokens;
+  if (atMs >= counts.monthEnd) Object.assign(counts, { monthStart: monthStart(atMs), monthEnd: nextMonthStart(atMs), monthTokens: 0 });
+  if (atMs >= counts.monthStart) counts.monthTokens += tokens;
 }
 
 export type LimitReason = 'RATE_LIMITED' | 'QUOTA_EXHAUSTED';
@@ -90,7 +91,6 @@ export function limitHit(limits: KeyLimits, counts: WindowCounts | undefined, no
   if (counts === undefined) return null;
   const minute = bucketStart('MINUTE', nowMs);
   const day = bucketStart('DAY', nowMs);
-  const month = monthStart(nowMs);
   let hit: { reason: LimitReason; untilMs: number } | null = null;
   const over = (limit: number | null, used: number, current: boolean, reason: LimitReason, untilMs: number): void => {
     if (limit === null || !current || used < limit) return;
@@ -100,7 +100,7 @@ export function limitHit(limits: KeyLimits, counts: WindowCounts | undefined, no
   over(limits.requestsPerDay, counts.dayRequests, counts.dayStart === day, 'RATE_LIMITED', day + DAY_MS);
   over(limits.tokensPerMinute, counts.minuteTokens, counts.minuteStart === minute, 'QUOTA_EXHAUSTED', minute + MINUTE_MS);
   over(limits.tokensPerDay, counts.dayTokens, counts.dayStart === day, 'QUOTA_EXHAUSTED', day + DAY_MS);
-  over(limits.tokensPerMonth, counts.monthTokens, counts.monthStart === month, 'QUOTA_EXHAUSTED', nextMonthStart(nowMs));
+  over(limits.tokensPerMonth, counts.monthTokens, nowMs >= counts.monthStart && nowMs < counts.monthEnd, 'QUOTA_EXHAUSTED', counts.monthEnd);
   if (hit === null) return null;
   const { reason, untilMs } = hit;
   return { reason, retryAfterSeconds: Math.max(1, Math.ceil((untilMs - nowMs) / 1000)) };

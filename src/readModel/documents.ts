@@ -74,6 +74,29 @@ export interface AccountDocument {
   revision: number;
 }
 
+/**
+ * Use of one key in one bucket [start, start + granularity): what apiKeyUsage returns. Written with
+ * $inc from usage events; `order` is the log position of the last event counted in, so an event
+ * applied twice (a replay, a second writer) counts once.
+ */
+export interface UsageBucketDocument {
+  [field: string]: unknown;
+  /** `<keyId>/<granularity>/<start ISO>`. */
+  _id: string;
+  keyId: string;
+  accountId: string;
+  granularity: 'MINUTE' | 'HOUR' | 'DAY';
+  start: Date;
+  requests: number;
+  denied: number;
+  deniedByReason: { [reason: string]: number };
+  promptTokens: number;
+  completionTokens: number;
+  order: string;
+}
+
+export const usageBucketId = (keyId: string, granularity: string, start: Date): string => `${keyId}/${granularity}/${start.toISOString()}`;
+
 export interface CheckpointDocument {
   [field: string]: unknown;
   _id: string;
@@ -90,4 +113,7 @@ export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [fi
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, nameSort: 1 } },
   // Not unique: a rotated key has an entry per live secret hash.
   { collection: COLLECTIONS.keyIndex, keys: { keyId: 1 } },
+  { collection: COLLECTIONS.usage, keys: { keyId: 1, granularity: 1, start: 1 } },
+  // Retention drops old buckets of one granularity.
+  { collection: COLLECTIONS.usage, keys: { granularity: 1, start: 1 } },
 ];
