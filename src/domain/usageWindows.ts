@@ -18,6 +18,8 @@ export const DAY_MS = 86_400_000;
 export const USAGE_GRANULARITIES = ['MINUTE', 'HOUR', 'DAY'] as const;
 export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
 
+export const DEFAULT_USAGE_GRANULARITY: UsageGranularity = 'HOUR';
+
 export const GRANULARITY_MS: { readonly [G in UsageGranularity]: number } = { MINUTE: MINUTE_MS, HOUR: HOUR_MS, DAY: DAY_MS };
 
 /** Start of the bucket of `granularity` holding `ms`. */

@@ -46,7 +46,7 @@ const bearerOf = (authorization: string | undefined): string | null => {
 };
 
 /** Compares digests, so neither the token's length nor its content leaks through timing. */
-const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
+export const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   const wanted = digest(expected);
   return (presented) => presented !== undefined && timingSafeEqual(digest(presented), wanted);
@@ -60,7 +60,7 @@ const tokenMatcher = (expected: string): ((presented: string | undefined) => boo
 export const headerValue = (text: string): string => encodeURIComponent(text);
 
 // Written with node's own writeHead/end, as one string: express's res.json adds an ETag hash and a second write per response.
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: object): void {
+export function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: object): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
 }
 
