@@ -96,7 +96,8 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const verificationCache = new VerificationCache(() => runner.healthy);
   runner.onApplied((events) => verificationCache.applied(events));
 
-  const usage = new UsageRecorder(store, logger, config.USAGE_FLUSH_MS);
+  const nowMs = () => environment.clock().getTime();
+  const usage = new UsageRecorder(store, logger, config.USAGE_FLUSH_MS, nowMs);
   // Other instances' flushed counts join this one's (its own are recognised by instance id).
   runner.onApplied((events) => usage.applied(events));
   const keyIndex = keyIndexIn(readModel);
@@ -111,9 +112,9 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
       defaultRegion: config.DEFAULT_REGION,
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
-    verifier: new KeyVerifier(keyIndex, usage, Date.now, verificationCache),
+    verifier: new KeyVerifier(keyIndex, usage, nowMs, verificationCache),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
-    tokenUsage: new TokenUsageIntake(keyOwnersIn(readModel), usage),
+    tokenUsage: new TokenUsageIntake(keyOwnersIn(readModel), usage, nowMs),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
   return { runner, pubSub, usage, services };
@@ -125,6 +126,8 @@ export interface Keyhub {
   url: string;
   jwt: JwtAuthenticator;
   engines: Engines;
+  /** The instance's usage counts (tests flush them at a chosen moment). */
+  usage: UsageRecorder;
   stop(): Promise<void>;
 }
 
@@ -134,12 +137,14 @@ export async function startKeyhub(
   logger: Logger,
   /** Tests replace the engines (e.g. with ones that fail on demand); the service uses `openEngines`. */
   open: (config: Config) => Promise<Engines> = (config) => openEngines(config, { serving: true }),
+  /** Tests fix the clock (limits' windows) this way. */
+  environment: Environment = REAL_ENVIRONMENT,
 ): Promise<Keyhub> {
   const jwtSecret = config.JWT_SECRET ?? developmentJwtSecret(config.DATA_DIR).secret;
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
+  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger, environment);
 
   let ready = false;
   const http = await createHttpApp({
@@ -202,6 +207,7 @@ export async function startKeyhub(
     url,
     jwt,
     engines,
+    usage,
     stop: async () => {
       stopping.abort();
       if (retention) clearInterval(retention);
