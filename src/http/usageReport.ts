@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenUsageIntake } from '../application/tokenUsageIntake';
 import { DomainError } from '../domain/errors';
+import { ReadModelUnavailableError } from '../ports/collection';
 import type { TokenUsageEntryInput } from '../domain/rules/tokenUsage';
 import { answer, guarded, tokenMatcher } from './forwardAuth';
 
@@ -76,6 +77,8 @@ export function usageReportHandler(options: UsageReportOptions): (req: IncomingM
           const outcome = await options.intake.record(entriesOf(body));
           answer(res, 200, {}, outcome);
         } catch (error) {
+          // The read model did not answer: nothing was recorded, the gateway may send the report again.
+          if (error instanceof ReadModelUnavailableError) return answer(res, 503, { 'retry-after': '1' }, { error: 'UNAVAILABLE' });
           if (!(error instanceof DomainError)) throw error;
           const status = error.code === 'BAD_USER_INPUT' ? 400 : error.code === 'SERVICE_UNAVAILABLE' ? 503 : 500;
           answer(res, status, {}, { error: error.code, message: error.message, field: error.field ?? null });
