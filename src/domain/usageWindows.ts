@@ -91,19 +91,20 @@ export interface LimitHit {
  */
 export function limitHit(limits: KeyLimits, counts: WindowCounts | undefined, nowMs: number): LimitHit | null {
   if (counts === undefined) return null;
+  // Written out (no closure, no allocation until a limit is hit): this runs on every verification of a limited key.
   const minute = bucketStart('MINUTE', nowMs);
   const day = bucketStart('DAY', nowMs);
-  let hit: { reason: LimitReason; untilMs: number } | null = null;
-  const over = (limit: number | null, used: number, current: boolean, reason: LimitReason, untilMs: number): void => {
-    if (limit === null || !current || used < limit) return;
-    if (hit === null || untilMs > hit.untilMs) hit = { reason, untilMs };
-  };
-  over(limits.requestsPerMinute, counts.minuteRequests, counts.minuteStart === minute, 'RATE_LIMITED', minute + MINUTE_MS);
-  over(limits.requestsPerDay, counts.dayRequests, counts.dayStart === day, 'RATE_LIMITED', day + DAY_MS);
-  over(limits.tokensPerMinute, counts.minuteTokens, counts.minuteStart === minute, 'QUOTA_EXHAUSTED', minute + MINUTE_MS);
-  over(limits.tokensPerDay, counts.dayTokens, counts.dayStart === day, 'QUOTA_EXHAUSTED', day + DAY_MS);
-  over(limits.tokensPerMonth, counts.monthTokens, nowMs >= counts.monthStart && nowMs < counts.monthEnd, 'QUOTA_EXHAUSTED', counts.monthEnd);
-  if (hit === null) return null;
-  const { reason, untilMs } = hit;
+  const inMinute = counts.minuteStart === minute;
+  const inDay = counts.dayStart === day;
+  const inMonth = nowMs >= counts.monthStart && nowMs < counts.monthEnd;
+  let reason: LimitReason | null = null;
+  let untilMs = 0;
+  const { requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay, tokensPerMonth } = limits;
+  if (requestsPerMinute !== null && inMinute && counts.minuteRequests >= requestsPerMinute) (reason = 'RATE_LIMITED'), (untilMs = minute + MINUTE_MS);
+  if (requestsPerDay !== null && inDay && counts.dayRequests >= requestsPerDay && day + DAY_MS > untilMs) (reason = 'RATE_LIMITED'), (untilMs = day + DAY_MS);
+  if (tokensPerMinute !== null && inMinute && counts.minuteTokens >= tokensPerMinute && minute + MINUTE_MS > untilMs) (reason = 'QUOTA_EXHAUSTED'), (untilMs = minute + MINUTE_MS);
+  if (tokensPerDay !== null && inDay && counts.dayTokens >= tokensPerDay && day + DAY_MS > untilMs) (reason = 'QUOTA_EXHAUSTED'), (untilMs = day + DAY_MS);
+  if (tokensPerMonth !== null && inMonth && counts.monthTokens >= tokensPerMonth && counts.monthEnd > untilMs) (reason = 'QUOTA_EXHAUSTED'), (untilMs = counts.monthEnd);
+  if (reason === null) return null;
   return { reason, retryAfterSeconds: Math.max(1, Math.ceil((untilMs - nowMs) / 1000)) };
 }
