@@ -17,7 +17,7 @@ describe('API key lifecycle over HTTP', () => {
   const verify = async (key: string, request: Record<string, unknown> = {}) => (await gateway.call(VERIFY, { key, ...request })).verifyApiKey;
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { DEFAULT_REGION: 'cn-hangzhou', USAGE_WINDOW_SECONDS: '60' } });
+    keyhub = await startKeyhubProcess({ env: { DEFAULT_REGION: 'cn-hangzhou', USAGE_FLUSH_MS: '250' } });
     gateway = await clientFor(keyhub.url, { sub: 'gw-1', account: 'platform', roles: ['gateway'] });
   });
   beforeEach(async () => {

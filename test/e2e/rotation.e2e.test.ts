@@ -19,7 +19,7 @@ describe('Key rotation and expiry, end to end', () => {
   const verify = async (key: string) => (await gateway.call(VERIFY_WITH_DEADLINE, { key, model: 'qwen-max', clientIp: '10.1.2.3' })).verifyApiKey;
 
   beforeAll(async () => {
-    keyhub = await startKeyhubProcess({ env: { USAGE_WINDOW_SECONDS: '1' } });
+    keyhub = await startKeyhubProcess({ env: { USAGE_FLUSH_MS: '250' } });
     gateway = await clientFor(keyhub.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
   });
   afterAll(async () => {
