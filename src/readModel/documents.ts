@@ -76,12 +76,11 @@ export interface AccountDocument {
 
 /**
  * Use of one key in one bucket [start, start + granularity): what apiKeyUsage returns. Written with
- * $inc from usage events; `order` is the log position of the last event counted in, so an event
+ * $inc from usage events; `revision` is the usage stream's revision of the last event counted in, so an event
  * applied twice (a replay, a second writer) counts once.
  */
 export interface UsageBucketDocument {
   [field: string]: unknown;
-  /** `<keyId>/<granularity>/<start ISO>`. */
   _id: string;
   keyId: string;
   accountId: string;
@@ -92,10 +91,12 @@ export interface UsageBucketDocument {
   deniedByReason: { [reason: string]: number };
   promptTokens: number;
   completionTokens: number;
-  order: string;
+  /** Revision (in the usage stream) of the last usage event counted in. */
+  revision: number;
 }
 
-export const usageBucketId = (keyId: string, granularity: string, start: Date): string => `${keyId}/${granularity}/${start.toISOString()}`;
+/** `<keyId>/<granularity>/<start, epoch ms>`. */
+export const usageBucketId = (keyId: string, granularity: string, startMs: number): string => `${keyId}/${granularity}/${startMs}`;
 
 export interface CheckpointDocument {
   [field: string]: unknown;
