@@ -11,7 +11,7 @@ import { readYourWrites } from './application/readYourWrites';
 import { TokenUsageIntake } from './application/tokenUsageIntake';
 import { UsageRecorder } from './application/usageRecorder';
 import type { UsageRetention } from './application/usageQueries';
-import { dropExpiredUsage } from './application/usageQueries';
+import { currentWindowBuckets, dropExpiredUsage } from './application/usageQueries';
 import { VerificationCache } from './application/verificationCache';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
 import { auditKeyring } from './domain/audit/hashChain';
@@ -179,7 +179,18 @@ export async function startKeyhub(
   const engineLine = `event store: ${engines.names.eventStore}; read model: ${engines.names.readModel}`;
   // Connect (retrying while an engine is down), catch the read model up with the log, then report ready.
   const bringUp = async (): Promise<void> => {
-    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal);
+    let seeded = false;
+    const connected = await retryWithBackoff(
+      async () => {
+        await engines.probe();
+        // A read model that outlived this instance (MongoDB) holds the current windows' counts up to its checkpoint; the runner adds the rest.
+        if (!seeded) usage.seed(await currentWindowBuckets(engines.readModel, environment.clock().getTime()), environment.clock().getTime());
+        seeded = true;
+        await runner.start();
+      },
+      logger,
+      stopping.signal,
+    );
     if (!connected) return;
     usage.start();
     retention = startUsageRetention(engines.readModel, usageRetentionOf(config), logger);

@@ -1,6 +1,6 @@
 import { badInput, notFound } from '../domain/errors';
 import type { UsageGranularity } from '../domain/usageWindows';
-import { GRANULARITY_MS, USAGE_GRANULARITIES, bucketStart } from '../domain/usageWindows';
+import { GRANULARITY_MS, USAGE_GRANULARITIES, bucketStart, monthStart } from '../domain/usageWindows';
 import type { Database } from '../ports/collection';
 import type { ApiKeyDocument, UsageBucketDocument } from '../readModel/documents';
 import { COLLECTIONS } from '../readModel/documents';
@@ -43,6 +43,19 @@ export async function keyUsage(readModel: Database, caller: Caller, keyId: strin
       ? { start: new Date(start), requests: bucket.requests, denied: bucket.denied, deniedByReason: bucket.deniedByReason, promptTokens: bucket.promptTokens, completionTokens: bucket.completionTokens }
       : { start: new Date(start), requests: 0, denied: 0, deniedByReason: {}, promptTokens: 0, completionTokens: 0 };
   });
+}
+
+/** The buckets the limits' current windows are made of at `nowMs`: this minute's, and this month's day buckets (UsageRecorder.seed). */
+export function currentWindowBuckets(readModel: Database, nowMs: number): Promise<UsageBucketDocument[]> {
+  return readModel
+    .collection<UsageBucketDocument>(COLLECTIONS.usage)
+    .find({
+      $or: [
+        { granularity: 'MINUTE', start: new Date(bucketStart('MINUTE', nowMs)) },
+        { granularity: 'DAY', start: { $gte: new Date(monthStart(nowMs)) } },
+      ],
+    })
+    .toArray();
 }
 
 /** How long buckets of each granularity are kept (milliseconds); null: forever. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ApiKeysUsed, KeyUse, UsageCount } from '../domain/usage';
 import { tokensOf } from '../domain/usage';
 import type { WindowCounts } from '../domain/usageWindows';
-import { bucketStart, countUse, emptyWindowCounts } from '../domain/usageWindows';
+import { bucketStart, countInDay, countInMinute, countInMonth, countUse, emptyWindowCounts } from '../domain/usageWindows';
+import type { UsageBucketDocument } from '../readModel/documents';
 import type { Logger } from '../logger';
 import type { EventStore } from '../ports/eventStore';
 import { ANY } from '../ports/eventStore';
@@ -116,6 +117,25 @@ export class UsageRecorder {
         if (!use.counts) continue;
         const { windows } = this.entryOf(use.keyId, use.accountId);
         for (const count of use.counts) countUse(windows, Date.parse(count.minute), count.requests ?? 0, tokensOf(count));
+      }
+    }
+  }
+
+  /**
+   * Counts read back from the usage buckets when the read model outlives the instance (MongoDB):
+   * the current minute's and day's buckets, and this month's day buckets. Call once, before the
+   * projection runner starts: the runner then adds what follows its checkpoint.
+   */
+  seed(buckets: Iterable<Pick<UsageBucketDocument, 'keyId' | 'accountId' | 'granularity' | 'start' | 'requests' | 'promptTokens' | 'completionTokens'>>, nowMs: number): void {
+    const today = bucketStart('DAY', nowMs);
+    for (const bucket of buckets) {
+      const { windows } = this.entryOf(bucket.keyId, bucket.accountId);
+      const startMs = bucket.start.getTime();
+      const tokens = bucket.promptTokens + bucket.completionTokens;
+      if (bucket.granularity === 'MINUTE') countInMinute(windows, startMs, bucket.requests, tokens);
+      else if (bucket.granularity === 'DAY') {
+        countInMonth(windows, startMs, tokens);
+        if (startMs === today) countInDay(windows, startMs, bucket.requests, tokens);
       }
     }
   }

@@ -61,18 +61,33 @@ export const emptyWindowCounts = (): WindowCounts => ({ minuteStart: 0, minuteRe
  * limit, only toward usage. Mutates `counts`: this runs on every verification.
  */
 export function countUse(counts: WindowCounts, atMs: number, requests: number, tokens: number): void {
+  countInMinute(counts, atMs, requests, tokens);
+  countInDay(counts, atMs, requests, tokens);
+  countInMonth(counts, atMs, tokens);
+}
+
+/** Adds to the minute window holding `atMs` only (a minute usage bucket read back at start). */
+export function countInMinute(counts: WindowCounts, atMs: number, requests: number, tokens: number): void {
   const minute = bucketStart('MINUTE', atMs);
   if (minute > counts.minuteStart) Object.assign(counts, { minuteStart: minute, minuteRequests: 0, minuteTokens: 0 });
   if (minute === counts.minuteStart) {
     counts.minuteRequests += requests;
     counts.minuteTokens += tokens;
   }
+}
+
+/** Adds to the day window holding `atMs` only. */
+export function countInDay(counts: WindowCounts, atMs: number, requests: number, tokens: number): void {
   const day = bucketStart('DAY', atMs);
   if (day > counts.dayStart) Object.assign(counts, { dayStart: day, dayRequests: 0, dayTokens: 0 });
   if (day === counts.dayStart) {
     counts.dayRequests += requests;
     counts.dayTokens += tokens;
   }
+}
+
+/** Adds tokens to the month window holding `atMs` only. */
+export function countInMonth(counts: WindowCounts, atMs: number, tokens: number): void {
   if (atMs >= counts.monthEnd) Object.assign(counts, { monthStart: monthStart(atMs), monthEnd: nextMonthStart(atMs), monthTokens: 0 });
   if (atMs >= counts.monthStart) counts.monthTokens += tokens;
 }

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
+import { COLLECTIONS } from '../../src/readModel/documents';
 import type { Keyhub } from '../../src/compositionRoot';
 import { startKeyhub } from '../../src/compositionRoot';
 import { loadConfig } from '../../src/config';
@@ -197,6 +199,33 @@ describe('Limits across restarts and instances on one log', () => {
       const again = await clientFor(second.url, { sub: 'owner', account: 'acct-restart' });
       const [day] = (await again.call(USAGE, { id: apiKey.id, from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z', g: 'DAY' })).apiKeyUsage;
       expect(day).toMatchObject({ requests: 3, denied: 0 });
+    } finally {
+      await second.stop();
+      store.dispose();
+    }
+  });
+
+  it('keeps usage over a restart on a read model that outlives the instance (as MongoDB does): the current windows are read back from the usage buckets', async () => {
+    const store = new SqliteEventStore(':memory:');
+    const readModel = new InProcessDatabase();
+    const engines = async () => ({ store, readModel, names: { eventStore: 'test log', readModel: 'kept' }, external: false, probe: async () => undefined, close: async () => undefined });
+    const start = () => startKeyhub(config, pino({ level: 'silent' }), engines, clock.environment);
+    const first = await start();
+    const owner = await clientFor(first.url, { sub: 'owner', account: 'acct-kept' });
+    const { secret, apiKey } = (await owner.call(CREATE, { input: { name: 'kept', acceptTerms: true, limits: { requestsPerDay: 4, tokensPerMonth: 50 } } })).createApiKey;
+    const gateway = await clientFor(first.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
+    for (let i = 0; i < 3; i += 1) expect((await gateway.call(VERIFY, { key: secret })).verifyApiKey.valid).toBe(true);
+    clock.set('2026-11-03T10:00:00.000Z'); // earlier this month: counts toward the month only
+    await first.usage.recordTokens(apiKey.id, 'acct-kept', clock.environment.clock().getTime(), 30, 20);
+    clock.set('2026-11-25T08:00:10.000Z');
+    await first.usage.flush();
+    await until(async () => (await readModel.collection(COLLECTIONS.usage).countDocuments({ keyId: apiKey.id, granularity: 'DAY' })) === 2);
+    await first.stop();
+    const second = await start();
+    try {
+      expect(second.usage.countsOf(apiKey.id)).toMatchObject({ dayRequests: 3, monthTokens: 50 });
+      const again = await clientFor(second.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
+      expect((await again.call(VERIFY, { key: secret })).verifyApiKey).toMatchObject({ valid: false, reason: 'QUOTA_EXHAUSTED' });
     } finally {
       await second.stop();
       store.dispose();
