@@ -23,7 +23,7 @@ import { liveSecret, versionOf } from './state';
  * expected version.
  *
  * No-ops return no events: renaming to the current name, setting the current description,
- * status, scope and allowlist, or expiry; reporting a secret that no longer verifies, or a key
+ * status, scope and allowlist, expiry, limits or metadata; reporting a secret that no longer verifies, or a key
  * already reported and still disabled.
  */
 export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[] {

@@ -9,7 +9,9 @@ import { VerificationResultObject } from '../types/verification.type';
 
 @Resolver(() => VerificationResultObject)
 export class VerificationResolver {
-  @Query(() => VerificationResultObject, { description: "Role gateway only. Checks a presented secret; a valid use is recorded as the key's last use." })
+  @Query(() => VerificationResultObject, { description:
+      "Role gateway only. Checks a presented secret, then the key's limits (RATE_LIMITED / QUOTA_EXHAUSTED with retryAfterSeconds); a valid use is recorded as the key's last use and counted toward its request limits and usage.",
+  })
   verifyApiKey(
     @Ctx() context: GraphQLContext,
     @Arg('key', () => String) key: string,
