@@ -23,8 +23,10 @@ import { httpVerification, summarise } from './scenarios/httpVerification';
 import { inProcessVerification, rebuild } from './scenarios/inProcess';
 import type { NoisyNeighbourFigures } from './scenarios/noisyNeighbour';
 import { noisyNeighbour } from './scenarios/noisyNeighbour';
+import { BENCH_LIMITS, limitsScenario } from './scenarios/limits';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
+import type { KeyLimitsInput } from '../src/domain/rules/limits';
 import type { SeedResult } from './seed';
 import { LOAD_REQUEST, seedKeys } from './seed';
 
@@ -95,6 +97,44 @@ async function main(): Promise<void> {
       const fwd = summarise(http.forwardAuth);
       rows.push(httpRow('verify-graphql', `verifyApiKey over GraphQL, ${CONNECTIONS} connections`, gql, base, 0.5, 10));
       rows.push(httpRow('forward-auth', `forward-auth GET /auth, ${CONNECTIONS} connections`, fwd, base, 0.85, 5));
+
+      progress.announce(`limits: ${mode.keys.toLocaleString('en-US')} keys with every limit set, /auth against the same without limits; token reports in batches of 100`);
+      const limitedDir = join(workDir, 'limited');
+      const limitedSeed = await seed(join(limitedDir, 'events.sqlite'), mode.keys, false, progress, BENCH_LIMITS);
+      const limitedService = await startService(limitedDir, { KEY_LIMIT_DEFAULT: '10000' });
+      try {
+        await checkSample(limitedService.port, gatewayToken, limitedSeed.sample.map((key) => key.secret), progress);
+        const limits = await limitsScenario({
+          progress,
+          plainPort: service.port,
+          limitedPort: limitedService.port,
+          plainSecrets: secrets,
+          limitedSecrets: limitedSeed.sample.map((key) => key.secret),
+          limitedKeyIds: limitedSeed.sample.map((key) => key.keyId),
+          gatewayToken,
+          rounds: mode.rounds,
+          seconds: mode.seconds,
+          connections: CONNECTIONS,
+        });
+        rows.push({
+          id: 'limits',
+          scenario: `GET /auth with every limit set on every key, against the same without limits, ${CONNECTIONS} connections`,
+          target: '≥ 0.9× the figure without limits',
+          measured: `${fmt(limits.withLimits.requestsPerSecond)}/s with limits vs ${fmt(limits.withoutLimits.requestsPerSecond)}/s without (×${fmt(limits.ratio, 2)}); p99 ${fmt(limits.withLimits.p99Ms, 1)} ms vs ${fmt(limits.withoutLimits.p99Ms, 1)} ms`,
+          verdict: verdict([limits.ratio], limits.ratio >= 0.9 && limits.withLimits.failures + limits.withoutLimits.failures === 0),
+          figures: { withLimits: limits.withLimits, withoutLimits: limits.withoutLimits, ratio: limits.ratio },
+        });
+        rows.push({
+          id: 'token-usage',
+          scenario: `token reports in batches of 100, ${CONNECTIONS} connections`,
+          target: '≥ 50,000 entries per second (recordTokenUsage)',
+          measured: `${fmt(limits.graphqlEntriesPerSecond)} entries/s through recordTokenUsage (p99 ${fmt(limits.graphql.p99Ms, 1)} ms, ${limits.graphql.failures} failed); ${fmt(limits.postEntriesPerSecond)} entries/s through POST /usage (p99 ${fmt(limits.post.p99Ms, 1)} ms, ${limits.post.failures} failed)`,
+          verdict: verdict([limits.graphqlEntriesPerSecond], limits.graphqlEntriesPerSecond >= 50_000 && limits.graphql.failures + limits.post.failures === 0),
+          figures: { graphqlEntriesPerSecond: limits.graphqlEntriesPerSecond, postEntriesPerSecond: limits.postEntriesPerSecond, graphql: limits.graphql, post: limits.post },
+        });
+      } finally {
+        await limitedService.stop();
+      }
 
       progress.announce('a list page (apiKeys, first: 20) with 8 connections');
       const accountsWithTokens = [...ownerTokens.values()];
@@ -254,7 +294,7 @@ async function main(): Promise<void> {
       await baseline.stop();
     }
 
-    const order = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers', 'noisy-neighbour'];
+    const order = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers', 'noisy-neighbour'];
     rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const report = {
       date: new Date().toISOString(),
@@ -276,11 +316,11 @@ async function main(): Promise<void> {
   }
 }
 
-async function seed(file: string, keys: number, keepIndex: boolean, progress: Progress): Promise<SeedResult> {
+async function seed(file: string, keys: number, keepIndex: boolean, progress: Progress, limits?: KeyLimitsInput): Promise<SeedResult> {
   const store = new SqliteEventStore(file);
   const bar = progress.counter('keys', keys);
   try {
-    const result = await seedKeys(store, { keys, sampleSize: Math.min(keys, SAMPLE), keepIndex, onProgress: (done) => bar.update(done) });
+    const result = await seedKeys(store, { keys, sampleSize: Math.min(keys, SAMPLE), keepIndex, onProgress: (done) => bar.update(done), ...(limits ? { limits } : {}) });
     bar.stop();
     progress.note(`${result.events.toLocaleString('en-US')} events in ${fmt(result.ms / 1000, 1)} s over ${result.accounts.length.toLocaleString('en-US')} accounts`);
     return result;

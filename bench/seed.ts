@@ -1,3 +1,4 @@
+import type { KeyLimitsInput } from '../src/domain/rules/limits';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SqliteEventStore } from '../src/adapters/sqlite/sqliteEventStore';
 import { NO_STREAM } from '../src/ports/eventStore';
@@ -36,7 +37,7 @@ export interface SeedResult {
 const SEED_METADATA: EventMetadata = { actor: 'bench:seed', correlationId: 'bench-seed', causationId: 'bench-seed', schemaVersion: EVENT_SCHEMA_VERSION };
 
 /** A varied mix: most keys unrestricted, some with an IP range, a model scope or an expiry; all admit LOAD_REQUEST. */
-function createCommand(i: number, accountId: string, secret: string, now: string): CreateApiKey {
+function createCommand(i: number, accountId: string, secret: string, now: string, limits: KeyLimitsInput | null): CreateApiKey {
   return {
     type: 'CreateApiKey',
     data: {
@@ -51,6 +52,7 @@ function createCommand(i: number, accountId: string, secret: string, now: string
       expiresAt: i % 10 === 3 ? '2099-01-01T00:00:00.000Z' : null,
       acceptTerms: true,
       fingerprint: fingerprintOf(secret),
+      limits,
     },
   };
 }
@@ -64,7 +66,8 @@ function createCommand(i: number, accountId: string, secret: string, now: string
  */
 export async function seedKeys(
   store: SqliteEventStore,
-  options: { keys: number; sampleSize: number; keepIndex: boolean; onProgress?: (done: number) => void },
+  /** `limits`: given to every key (the limits scenario). */
+  options: { keys: number; sampleSize: number; keepIndex: boolean; onProgress?: (done: number) => void; limits?: KeyLimitsInput },
 ): Promise<SeedResult> {
   const started = Date.now();
   const accountCount = Math.max(1, Math.ceil(options.keys / KEYS_PER_ACCOUNT));
@@ -83,7 +86,7 @@ export async function seedKeys(
       const i = created + j;
       const accountId = accounts[Math.floor(i / KEYS_PER_ACCOUNT)] as string;
       const secret = secretFromRandomBytes(entropy.subarray(j * SECRET_RANDOM_BYTES, (j + 1) * SECRET_RANDOM_BYTES));
-      const command = createCommand(i, accountId, secret, now);
+      const command = createCommand(i, accountId, secret, now, options.limits ?? null);
       const events = apiKeyDecider.decide(command, apiKeyDecider.initialState());
       appends.push(store.appendToStream(apiKeyStream(command.data.keyId), events.map((event) => toEventData(event, SEED_METADATA)), { expectedRevision: NO_STREAM }));
       result.events += events.length;

@@ -5,6 +5,7 @@ import { isApiKeyEvent } from '../src/domain/apiKey/events';
 import { assertNever } from '../src/domain/errors';
 import type { ProjectedEvent } from '../src/readModel/projectedEvent';
 import type { KeyIndexDocument } from '../src/readModel/documents';
+import { limitsOrNone } from '../src/domain/rules/limits';
 
 const date = (instant: string | null): Date | null => (instant === null ? null : new Date(instant));
 
@@ -22,7 +23,7 @@ export function projectKeyIndex(projected: ProjectedEvent): AnyBulkWriteOperatio
   const change = (fields: Partial<KeyIndexDocument>): AnyBulkWriteOperation[] => [
     { updateMany: { filter: { keyId, ...newer }, update: { $set: { ...fields, revision } } } },
   ];
-  const entry = (fields: Pick<KeyIndexDocument, 'accountId' | 'status' | 'scope' | 'ipAllowlist' | 'expiresAt'>): Omit<KeyIndexDocument, '_id'> => ({
+  const entry = (fields: Pick<KeyIndexDocument, 'accountId' | 'status' | 'scope' | 'ipAllowlist' | 'expiresAt' | 'limits' | 'metadata'>): Omit<KeyIndexDocument, '_id'> => ({
     keyId,
     ...fields,
     deleted: false,
@@ -32,13 +33,13 @@ export function projectKeyIndex(projected: ProjectedEvent): AnyBulkWriteOperatio
   switch (event.type) {
     case 'ApiKeyCreated': {
       const { data } = event;
-      const fields = entry({ accountId: data.accountId, status: 'ENABLED', scope: data.scope, ipAllowlist: [...data.ipAllowlist], expiresAt: date(data.expiresAt) });
+      const fields = entry({ accountId: data.accountId, status: 'ENABLED', scope: data.scope, ipAllowlist: [...data.ipAllowlist], expiresAt: date(data.expiresAt), limits: limitsOrNone(data.limits), metadata: data.metadata ?? null });
       return [{ updateOne: { filter: { _id: data.secretHash }, update: { $setOnInsert: fields }, upsert: true } }];
     }
     case 'ApiKeyRotated': {
       const { data } = event;
       const at = new Date(data.occurredAt);
-      const fields = entry({ accountId: data.accountId, status: data.status, scope: data.scope, ipAllowlist: [...data.ipAllowlist], expiresAt: date(data.expiresAt) });
+      const fields = entry({ accountId: data.accountId, status: data.status, scope: data.scope, ipAllowlist: [...data.ipAllowlist], expiresAt: date(data.expiresAt), limits: limitsOrNone(data.limits), metadata: data.metadata ?? null });
       return [
         // Only one rotated-out secret stays live: older ones stop at this rotation.
         { updateMany: { filter: { keyId, _id: { $nin: [data.previousSecretHash, data.secretHash] }, graceUntil: { $gt: at }, ...newer }, update: { $set: { graceUntil: at } } } },
@@ -59,6 +60,10 @@ export function projectKeyIndex(projected: ProjectedEvent): AnyBulkWriteOperatio
         : change({});
     case 'ApiKeyDeleted':
       return change({ deleted: true });
+    case 'ApiKeyLimitsUpdated':
+      return change({ limits: event.data.limits });
+    case 'ApiKeyMetadataUpdated':
+      return change({ metadata: event.data.metadata });
     case 'ApiKeyRenamed':
     case 'ApiKeyDescriptionUpdated':
       return [];

@@ -6,6 +6,7 @@ import { assertNever } from '../src/domain/errors';
 import type { ApiKeysUsed } from '../src/domain/usage';
 import type { ProjectedEvent } from '../src/readModel/projectedEvent';
 import type { ApiKeyDocument } from '../src/readModel/documents';
+import { limitsOrNone } from '../src/domain/rules/limits';
 
 const date = (instant: string | null): Date | null => (instant === null ? null : new Date(instant));
 
@@ -36,6 +37,8 @@ export function projectApiKeyList(projected: ProjectedEvent): AnyBulkWriteOperat
       lastUsedAt: null,
       expiresAt: date(data.expiresAt),
       deletedAt: null,
+      limits: limitsOrNone(data.limits),
+      metadata: data.metadata ?? null,
       version: revision + 1,
       revision,
     };
@@ -66,6 +69,10 @@ export function projectApiKeyList(projected: ProjectedEvent): AnyBulkWriteOperat
       return change({ maskedKey: event.data.maskedKey });
     case 'ApiKeyExpiryUpdated':
       return change({ expiresAt: date(event.data.expiresAt) });
+    case 'ApiKeyLimitsUpdated':
+      return change({ limits: event.data.limits });
+    case 'ApiKeyMetadataUpdated':
+      return change({ metadata: event.data.metadata });
     case 'ApiKeyLeakReported':
       return change({}); // a version of its own; the status change follows as its own event
     default:
@@ -75,6 +82,4 @@ export function projectApiKeyList(projected: ProjectedEvent): AnyBulkWriteOperat
 
 /** `$max` keeps the latest use whatever order uses arrive in, and applying it twice changes nothing. */
 const projectUses = (data: ApiKeysUsed['data']): AnyBulkWriteOperation[] =>
-  data.uses.map((use) => ({
-    updateOne: { filter: { _id: use.keyId }, update: { $max: { lastUsedAt: new Date(use.usedAt) } } },
-  }));
+  data.uses.flatMap((use) => (use.usedAt === undefined ? [] : [{ updateOne: { filter: { _id: use.keyId }, update: { $max: { lastUsedAt: new Date(use.usedAt) } } } }]));

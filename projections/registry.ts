@@ -7,12 +7,14 @@ import { projectAccounts } from './accounts.projection';
 import { advanceCheckpoint } from './checkpoint';
 import { projectKeyIndex } from './apiKeyIndex.projection';
 import { projectApiKeyList } from './apiKeyList.projection';
+import { projectUsage } from './apiKeyUsage.projection';
 
 /** Each projection: a pure function from an event to the writes on its collection. */
 export const PROJECTIONS: ReadonlyArray<{ collection: string; project: (event: ProjectedEvent) => AnyBulkWriteOperation[] }> = [
   { collection: COLLECTIONS.apiKeys, project: projectApiKeyList },
   { collection: COLLECTIONS.keyIndex, project: projectKeyIndex },
   { collection: COLLECTIONS.accounts, project: projectAccounts },
+  { collection: COLLECTIONS.usage, project: projectUsage },
 ];
 
 export const CHECKPOINT_ID = 'keyhub-read-model';

@@ -11,7 +11,10 @@ import { LiveFeeds } from './application/liveFeedSubscriptions';
 import { EventStoreWriteHealth } from './application/eventStoreWriteHealth';
 import { projectionReadiness } from './readiness';
 import { readYourWrites } from './application/readYourWrites';
+import { TokenUsageIntake } from './application/tokenUsageIntake';
 import { UsageRecorder } from './application/usageRecorder';
+import type { UsageRetention } from './application/usageQueries';
+import { currentWindowBuckets, dropExpiredUsage } from './application/usageQueries';
 import { VerificationCache } from './application/verificationCache';
 import { JwtAuthenticator, developmentJwtSecret } from './auth';
 import { auditKeyring } from './domain/audit/hashChain';
@@ -27,8 +30,9 @@ import { createHttpApp } from './http/server';
 import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
 import { Lifecycle } from './lifecycle';
+import { USAGE_PATH, usageReportHandler } from './http/usageReport';
 import type { Logger } from './logger';
-import { keyIndexIn, keyLastUseIn } from './readModel/keyLookups';
+import { keyIndexIn, keyLastUseIn, keyOwnersIn } from './readModel/keyLookups';
 import { ProjectionRunner } from '../projections/runner';
 
 const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000, 15_000];
@@ -51,6 +55,23 @@ async function retryWithBackoff(connect: () => Promise<void>, logger: Logger, si
     }
   }
   return false;
+}
+
+const HOUR_MS = 3_600_000;
+
+const usageRetentionOf = (config: Config): UsageRetention => ({
+  MINUTE: config.USAGE_RETENTION_MINUTE_HOURS === 0 ? null : config.USAGE_RETENTION_MINUTE_HOURS * HOUR_MS,
+  HOUR: config.USAGE_RETENTION_HOUR_DAYS === 0 ? null : config.USAGE_RETENTION_HOUR_DAYS * 24 * HOUR_MS,
+  DAY: config.USAGE_RETENTION_DAY_DAYS === 0 ? null : config.USAGE_RETENTION_DAY_DAYS * 24 * HOUR_MS,
+});
+
+/** Drops usage buckets past their retention now and every hour. */
+function startUsageRetention(readModel: Engines['readModel'], retention: UsageRetention, logger: Logger): NodeJS.Timeout {
+  const drop = () => void dropExpiredUsage(readModel, retention, Date.now()).catch((error) => logger.warn({ err: error }, 'could not drop expired usage buckets; will retry'));
+  drop();
+  const timer = setInterval(drop, HOUR_MS);
+  timer.unref();
+  return timer;
 }
 
 /** The service without its transports: the projection runner, the live feeds' pub/sub, the use-case services. */
@@ -88,7 +109,9 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const verificationCache = new VerificationCache(() => runner.healthy);
   runner.onApplied((events) => verificationCache.applied(events));
 
-  const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000, undefined, nowMs);
+  const usage = new UsageRecorder(store, logger, config.USAGE_FLUSH_MS, nowMs);
+  // Other instances' flushed counts join this one's (its own are recognised by instance id).
+  runner.onApplied((events) => usage.applied(events));
   const keyIndex = keyIndexIn(readModel);
   const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
   const services: Services = {
@@ -109,6 +132,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     }),
     verifier: new KeyVerifier(keyIndex, usage, nowMs, verificationCache),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub, environment.liveFeedSubscribed), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
+    tokenUsage: new TokenUsageIntake(keyOwnersIn(readModel), usage, nowMs),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
   return { runner, pubSub, usage, services, writeHealth };
@@ -160,24 +184,46 @@ export async function startKeyhub(
       maxConnections: config.WS_MAX_CONNECTIONS,
       maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
     },
-    routes: (router) =>
+    routes: (router) => {
       mountForwardAuth(router, {
         verifier: services.verifier,
         isReady: () => lifecycle.serving,
         gatewayToken: config.FORWARD_AUTH_TOKEN,
         clientAddress: clientAddressOf(config.TRUST_PROXY),
         onError: (error) => logger.error({ err: error }, 'unexpected error answering forward auth'),
-      }),
+      });
+      const reportUsage = usageReportHandler({
+        intake: services.tokenUsage,
+        isReady: () => lifecycle.serving,
+        gatewayToken: config.FORWARD_AUTH_TOKEN,
+        onError: (error) => logger.error({ err: error }, 'unexpected error answering a usage report'),
+      });
+      router.route({ path: USAGE_PATH, methods: ['POST'] }, reportUsage);
+    },
   });
 
   const startedAt = Date.now();
   const stopping = new AbortController();
+  let retention: NodeJS.Timeout | null = null;
   const engineLine = `event store: ${engines.names.eventStore}; read model: ${engines.names.readModel}`;
   // Connect (retrying while an engine is down), catch the read model up with the log, then report ready.
   const bringUp = async (): Promise<void> => {
-    const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal, lifecycle);
+    let seeded = false;
+    const connected = await retryWithBackoff(
+      async () => {
+        await engines.probe();
+        // A read model that outlived this instance (MongoDB) holds the current windows' counts up to its checkpoint; the runner adds the rest.
+        if (!seeded) usage.seed(await currentWindowBuckets(engines.readModel, environment.clock().getTime()), environment.clock().getTime());
+        seeded = true;
+        await runner.start();
+      },
+      logger,
+      stopping.signal,
+      lifecycle,
+    );
     if (!connected) return;
     usage.start();
+    retention = startUsageRetention(engines.readModel, usageRetentionOf(config), logger);
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([runner.caughtUpOrStopped, aborted]); // stopped at an undecodable event: listen, and let /readyz say why
     if (!stopping.signal.aborted) lifecycle.ready();
@@ -207,6 +253,7 @@ export async function startKeyhub(
     stop: async () => {
       lifecycle.stopping();
       stopping.abort();
+      if (retention) clearInterval(retention);
       await http.stop();
       await startingUp;
       await usage.stop();

@@ -17,7 +17,12 @@ const schema = z.object({
   JWT_AUDIENCE: z.string().max(512, 'JWT_AUDIENCE must be at most 512 characters').optional(),
   DEFAULT_REGION: z.string().refine(isRegion, 'DEFAULT_REGION must look like us-east-1').default('default'),
   KEY_LIMIT_DEFAULT: z.coerce.number().int().min(0).max(KEY_LIMIT_MAX).default(DEFAULT_KEY_LIMIT),
-  USAGE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // Usage (last use, counts toward limits and usage buckets) is written at most once per key per flush; on several instances each sees the others' counts about this late.
+  USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  // How long usage buckets are kept; 0 keeps them forever.
+  USAGE_RETENTION_MINUTE_HOURS: z.coerce.number().int().min(0).max(8760).default(48),
+  USAGE_RETENTION_HOUR_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
+  USAGE_RETENTION_DAY_DAYS: z.coerce.number().int().min(0).max(36500).default(0),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   EVENTSTORE_URL: z.string().regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover):\/\//, 'EVENTSTORE_URL must be an esdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URL must be a mongodb:// connection string').optional(),

@@ -14,6 +14,10 @@ export interface NoisyNeighbourFigures {
 }
 
 const VICTIM_CONNECTIONS = 16;
+/** autocannon reports whole-millisecond latencies: below 1 ms counts as 1 ms, so a ratio is always a number. */
+const ratio = (flooded: number, quiet: number): number => Math.max(flooded, 1) / Math.max(quiet, 1);
+/** autocannon's requests per second are per-second samples: a run needs at least two seconds to have any. */
+const MIN_SECONDS = 2;
 
 /** Other tenants' verifications, over /auth and over GraphQL at once, for `seconds`. */
 async function victims(port: number, secrets: readonly string[], gatewayToken: string, seconds: number) {
@@ -40,7 +44,8 @@ export async function noisyNeighbour(options: {
   attackerKeyId: string;
   seconds: number;
 }): Promise<NoisyNeighbourFigures> {
-  const { progress, port, victimSecrets, gatewayToken, seconds } = options;
+  const { progress, port, victimSecrets, gatewayToken } = options;
+  const seconds = Math.max(MIN_SECONDS, options.seconds);
   const quiet = await progress.timed('other tenants without a flood', seconds, () => victims(port, victimSecrets, gatewayToken, seconds));
   const orders: FloodOrders = { port, attackerToken: options.attackerToken, keyId: options.attackerKeyId, seconds: seconds + 1, httpConnections: 16, wsClients: 8 };
   const worker = new Worker(join(__dirname, '..', 'flood.js'), { workerData: orders });
@@ -55,7 +60,7 @@ export async function noisyNeighbour(options: {
   return {
     quiet,
     flooded,
-    ratios: { forwardAuth: flooded.forwardAuth.p99Ms / quiet.forwardAuth.p99Ms, graphql: flooded.graphql.p99Ms / quiet.graphql.p99Ms },
+    ratios: { forwardAuth: ratio(flooded.forwardAuth.p99Ms, quiet.forwardAuth.p99Ms), graphql: ratio(flooded.graphql.p99Ms, quiet.graphql.p99Ms) },
     flood: figures,
   };
 }

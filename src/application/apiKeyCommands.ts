@@ -3,6 +3,7 @@ import type { ApiKeyCommand, CreateApiKey } from '../domain/apiKey/commands';
 import { apiKeyDecider } from '../domain/apiKey/decider';
 import type { KeyStatus } from '../domain/apiKey/events';
 import { DomainError, badInput, notFound } from '../domain/errors';
+import type { KeyLimitsInput } from '../domain/rules/limits';
 import type { AccessScopeInput } from '../domain/rules/scope';
 import { SECRET_RANDOM_BYTES, fingerprintOf, isWellFormedSecret, secretFromRandomBytes } from '../domain/secret';
 import { toInstant } from '../domain/time';
@@ -43,6 +44,9 @@ export interface NewApiKey {
   ipAllowlist?: readonly string[] | null;
   expiresAt?: Date | null;
   acceptTerms: boolean;
+  limits?: KeyLimitsInput | null;
+  /** Raw JSON; the domain checks it. */
+  metadata?: unknown;
 }
 
 // Without an expectedVersion, a concurrent change of the key is decided again on fresh state.
@@ -96,6 +100,8 @@ export class ApiKeyCommands {
         expiresAt: input.expiresAt ? toInstant(input.expiresAt) : null,
         acceptTerms: input.acceptTerms,
         fingerprint: fingerprintOf(secret),
+        limits: input.limits ?? null,
+        metadata: input.metadata ?? null,
       },
     };
     const { state } = await this.keyCreation(handler).create(command, this.metadata(caller, idempotency));
@@ -138,6 +144,16 @@ export class ApiKeyCommands {
   /** Sets, moves (to a future instant) or, with null, clears the key's expiry. */
   updateExpiry(caller: Caller, id: string, expiresAt: Date | null | undefined, expectedVersion?: number | null): Promise<ApiKeyView> {
     return this.change(caller, { type: 'UpdateExpiry', data: { ...this.target(caller, id, expectedVersion), expiresAt: expiresAt ? toInstant(expiresAt) : null } });
+  }
+
+  /** Sets the key's request and token limits (null: none of that kind); the very next verification enforces them. */
+  updateLimits(caller: Caller, id: string, limits: KeyLimitsInput, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'UpdateLimits', data: { ...this.target(caller, id, expectedVersion), limits } });
+  }
+
+  /** Sets (or, with null, removes) the metadata valid verifications answer with. */
+  updateMetadata(caller: Caller, id: string, metadata: unknown, expectedVersion?: number | null): Promise<ApiKeyView> {
+    return this.change(caller, { type: 'UpdateMetadata', data: { ...this.target(caller, id, expectedVersion), metadata } });
   }
 
   /**

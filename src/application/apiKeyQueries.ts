@@ -19,6 +19,9 @@ import type { EventStore, RecordedEvent } from '../ports/eventStore';
 import { toDomainEvent } from '../eventLog/streams';
 import type { ApiKeyEventView } from '../readModel/eventView';
 import { eventView } from '../readModel/eventView';
+import type { UsageGranularity } from '../domain/usageWindows';
+import type { UsageBucketView } from './usageQueries';
+import { keyUsage } from './usageQueries';
 import type { ApiKeyView, QuotaView } from './views';
 import { viewFromDocument, viewFromSnapshot } from './views';
 
@@ -75,6 +78,11 @@ export class ApiKeyQueries {
     const first = recorded[0];
     if (!first || first.data['accountId'] !== caller.accountId) throw notFound();
     return recorded.filter(isApiKeyEvent).map((event) => eventView({ ...event, revision: event.revision }));
+  }
+
+  /** Usage of a key of the caller's account over time (see usageQueries.ts). */
+  usage(caller: Caller, id: string, from: Date, to: Date, granularity: UsageGranularity): Promise<UsageBucketView[]> {
+    return keyUsage(this.readModel, caller, id, from, to, granularity);
   }
 
   async quota(caller: Caller): Promise<QuotaView> {

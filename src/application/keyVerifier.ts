@@ -1,12 +1,17 @@
 import { compileIpAllowlist } from '../domain/rules/ipAllowlist';
+import { hasLimits } from '../domain/rules/limits';
 import { SECRET_LENGTH, hashSecret, isWellFormedSecret } from '../domain/secret';
 import type { VerifiableKey, VerificationRequest, VerificationResult } from '../domain/verification';
-import { checkAccess, unknownKey } from '../domain/verification';
+import { checkUse, unknownKey } from '../domain/verification';
+import type { WindowCounts } from '../domain/usageWindows';
 import type { KeyIndex } from '../readModel/keyLookups';
 import type { VerificationCache } from './verificationCache';
 
-export interface KeyUseSink {
+/** Where verification counts uses and reads the counts limits are checked against (the UsageRecorder). */
+export interface UsageMeter {
   record(keyId: string, accountId: string, usedAt: number): void;
+  denied(keyId: string, accountId: string, reason: string, at: number): void;
+  countsOf(keyId: string): WindowCounts | undefined;
 }
 
 /**
@@ -15,12 +20,13 @@ export interface KeyUseSink {
  * (no lookup for a mistyped key), then one lookup of the hash in the hashed-key index, then the
  * pure checks. A cache hit skips the checksum because the secret's SHA-256 equals that of a key
  * that was issued, so it is that well-formed key. A valid use is noted for `lastUsedAt` without
- * waiting on any write.
+ * waiting on any write; so is a denial of a known key. A key's limits are checked against its counts
+ * in the same turn as the use is counted, so concurrent verifications of one instance never overshoot.
  */
 export class KeyVerifier {
   constructor(
     private readonly keyIndex: KeyIndex,
-    private readonly uses: KeyUseSink,
+    private readonly uses: UsageMeter,
     private readonly clock: () => number = Date.now,
     private readonly cache: VerificationCache | null = null,
   ) {}
@@ -59,6 +65,9 @@ export class KeyVerifier {
       scope: entry.scope,
       allowsIp: compileIpAllowlist(entry.ipAllowlist),
       graceUntilMs: entry.graceUntil ? entry.graceUntil.getTime() : null,
+      // Null for a key without limits: its verification skips the counts.
+      limits: entry.limits && hasLimits(entry.limits) ? entry.limits : null,
+      metadata: entry.metadata ?? null,
     };
     this.cache?.store(hash, key, generation);
     return this.check(key, request);
@@ -66,8 +75,10 @@ export class KeyVerifier {
 
   private check(key: VerifiableKey, request: Omit<VerificationRequest, 'nowMs'>): VerificationResult {
     const nowMs = this.clock();
-    const result = checkAccess(key, { clientIp: request.clientIp, model: request.model, service: request.service, nowMs });
+    const counts = key.limits ? this.uses.countsOf(key.keyId) : undefined;
+    const result = checkUse(key, { clientIp: request.clientIp, model: request.model, service: request.service, nowMs }, counts);
     if (result.valid) this.uses.record(result.keyId, result.accountId, nowMs);
+    else if (result.keyId !== null && result.accountId !== null) this.uses.denied(result.keyId, result.accountId, result.reason, nowMs);
     return result;
   }
 }

@@ -1,4 +1,7 @@
 import type { ApiKeySnapshot } from '../domain/apiKey/state';
+import type { KeyLimits } from '../domain/rules/limits';
+import { limitsOrNone } from '../domain/rules/limits';
+import type { KeyMetadata } from '../domain/rules/metadata';
 import type { AccessScope } from '../domain/rules/scope';
 import type { ApiKeyDocument } from '../readModel/documents';
 
@@ -17,6 +20,8 @@ export interface ApiKeyView {
   updatedAt: Date;
   lastUsedAt: Date | null;
   expiresAt: Date | null;
+  limits: KeyLimits;
+  metadata: KeyMetadata | null;
   version: number;
 }
 
@@ -34,6 +39,8 @@ export const viewFromDocument = (doc: ApiKeyDocument): ApiKeyView => ({
   updatedAt: doc.updatedAt,
   lastUsedAt: doc.lastUsedAt,
   expiresAt: doc.expiresAt,
+  limits: limitsOrNone(doc.limits),
+  metadata: doc.metadata ?? null,
   version: doc.version,
 });
 
@@ -51,6 +58,8 @@ export const viewFromSnapshot = (key: ApiKeySnapshot, lastUsedAt: Date | null): 
   updatedAt: new Date(key.updatedAt),
   lastUsedAt,
   expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt),
+  limits: key.limits,
+  metadata: key.metadata,
   version: key.version,
 });
 

@@ -1,19 +1,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyVerifier } from '../application/keyVerifier';
+import { metadataText } from '../domain/rules/metadata';
 import type { VerificationResult, VerifyFailure } from '../domain/verification';
 import type { Router } from './router';
 
 export const FORWARD_AUTH_PATH = '/auth';
 
-/** Failures the gateway's client can fix by presenting another key: 401. The key is known but may not be used here: 403. */
-const STATUS_OF: Record<VerifyFailure, 401 | 403> = {
+/**
+ * Failures the gateway's client can fix by presenting another key: 401. The key is known but may
+ * not be used here: 403. The key is over one of its limits: 429 with Retry-After (the client may
+ * retry then).
+ */
+type DenyStatus = 401 | 403 | 429;
+const STATUS_OF: Record<VerifyFailure, DenyStatus> = {
   MALFORMED: 401,
   NOT_FOUND: 401,
   DISABLED: 403,
   EXPIRED: 403,
   IP_NOT_ALLOWED: 403,
   SCOPE_DENIED: 403,
+  RATE_LIMITED: 429,
+  QUOTA_EXHAUSTED: 429,
 };
 
 type ForwardAuthFailure = VerifyFailure | 'MISSING' | 'GATEWAY_UNAUTHENTICATED';
@@ -38,7 +46,7 @@ const bearerOf = (authorization: string | undefined): string | null => {
 };
 
 /** Compares digests, so neither the token's length nor its content leaks through timing. */
-const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
+export const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   const wanted = digest(expected);
   return (presented) => presented !== undefined && timingSafeEqual(digest(presented), wanted);
@@ -52,14 +60,23 @@ const tokenMatcher = (expected: string): ((presented: string | undefined) => boo
 export const headerValue = (text: string): string => encodeURIComponent(text);
 
 // Written with node's own writeHead/end, as one string: one write per response.
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: object): void {
+export function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: object): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
 }
 
-function deny(res: ServerResponse, status: 401 | 403, reason: ForwardAuthFailure): void {
+function deny(res: ServerResponse, status: DenyStatus, reason: ForwardAuthFailure, retryAfterSeconds: number | null = null): void {
   const headers: Record<string, string> = { 'x-auth-failure': reason };
   if (status === 401) headers['www-authenticate'] = 'Bearer realm="keyhub", error="invalid_token"';
-  answer(res, status, headers, { valid: false, reason });
+  if (retryAfterSeconds === null) return answer(res, status, headers, { valid: false, reason });
+  headers['retry-after'] = String(retryAfterSeconds);
+  answer(res, status, headers, { valid: false, reason, retryAfterSeconds });
+}
+
+/** The valid answer's headers: the key and account ids, and the key's metadata (X-Key-Metadata: its JSON, percent-encoded like the ids) when it has any. */
+function validHeaders(result: Extract<VerificationResult, { valid: true }>): Record<string, string> {
+  const headers: Record<string, string> = { 'x-key-id': headerValue(result.keyId), 'x-account-id': headerValue(result.accountId) };
+  if (result.metadata !== null) headers['x-key-metadata'] = headerValue(metadataText(result.metadata));
+  return headers;
 }
 
 /**
@@ -109,8 +126,8 @@ function forwardAuthHandler(options: ForwardAuthOptions) {
     if (secret === null) return deny(res, 401, 'MISSING');
     const request = { clientIp: options.clientAddress(req), model: single(req.headers['x-model']) ?? null, service: single(req.headers['x-service']) ?? null };
     const respond = (result: VerificationResult): void => {
-      if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason);
-      answer(res, 200, { 'x-key-id': headerValue(result.keyId), 'x-account-id': headerValue(result.accountId) }, { valid: true, keyId: result.keyId, accountId: result.accountId });
+      if (!result.valid) return deny(res, STATUS_OF[result.reason], result.reason, result.retryAfterSeconds);
+      answer(res, 200, validHeaders(result), { valid: true, keyId: result.keyId, accountId: result.accountId, metadata: result.metadata });
     };
     const answered = options.verifier.verifyNow(secret, request); // a cached key: answered in this turn, no promise
     if (!(answered instanceof Promise)) return respond(answered);

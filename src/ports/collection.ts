@@ -49,6 +49,8 @@ export interface Collection<T extends Document = Document> {
   find(filter: Filter, options?: FindOptions): FindCursor<T>;
   countDocuments(filter?: Filter): Promise<number>;
   updateOne(filter: Filter, update: UpdateFilter, options?: { upsert?: boolean }): Promise<UpdateResult>;
+  /** Usage retention drops expired buckets with it. */
+  deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
   bulkWrite(operations: AnyBulkWriteOperation[], options?: { ordered?: boolean }): Promise<BulkWriteResult>;
   createIndex(keys: { [field: string]: 1 | -1 }, options?: IndexOptions): Promise<string>;
 }

@@ -1,3 +1,5 @@
+import type { KeyLimits } from '../domain/rules/limits';
+import type { KeyMetadata } from '../domain/rules/metadata';
 import type { AccessScope } from '../domain/rules/scope';
 
 /**
@@ -10,6 +12,7 @@ export const COLLECTIONS = {
   keyIndex: 'apiKeyIndex',
   accounts: 'accounts',
   checkpoints: 'checkpoints',
+  usage: 'apiKeyUsage',
 } as const;
 
 /** One per key: the console's list, with masked secret and last use. Deleted keys stay as tombstones (deletedAt set). */
@@ -31,6 +34,9 @@ export interface ApiKeyDocument {
   lastUsedAt: Date | null;
   expiresAt: Date | null;
   deletedAt: Date | null;
+  /** Absent on documents projected before limits existed: no limits. */
+  limits?: KeyLimits;
+  metadata?: KeyMetadata | null;
   version: number;
   revision: number;
 }
@@ -52,6 +58,9 @@ export interface KeyIndexDocument {
   expiresAt: Date | null;
   /** A deleted key's entry stays as a tombstone so that a late replay cannot revive it. */
   deleted: boolean;
+  /** What verification enforces and answers with; absent (none) on entries projected before they existed. */
+  limits?: KeyLimits;
+  metadata?: KeyMetadata | null;
   /** Set on a rotated-out secret's entry: it verifies until then, and is NOT_FOUND after. Null (or absent) for the current secret. */
   graceUntil?: Date | null;
   revision: number;
@@ -64,6 +73,30 @@ export interface AccountDocument {
   limit: number | null;
   revision: number;
 }
+
+/**
+ * Use of one key in one bucket [start, start + granularity): what apiKeyUsage returns. Written with
+ * $inc from usage events; `revision` is the usage stream's revision of the last event counted in, so an event
+ * applied twice (a replay, a second writer) counts once.
+ */
+export interface UsageBucketDocument {
+  [field: string]: unknown;
+  _id: string;
+  keyId: string;
+  accountId: string;
+  granularity: 'MINUTE' | 'HOUR' | 'DAY';
+  start: Date;
+  requests: number;
+  denied: number;
+  deniedByReason: { [reason: string]: number };
+  promptTokens: number;
+  completionTokens: number;
+  /** Revision (in the usage stream) of the last usage event counted in. */
+  revision: number;
+}
+
+/** `<keyId>/<granularity>/<start, epoch ms>`. */
+export const usageBucketId = (keyId: string, granularity: string, startMs: number): string => `${keyId}/${granularity}/${startMs}`;
 
 export interface CheckpointDocument {
   [field: string]: unknown;
@@ -81,4 +114,7 @@ export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [fi
   { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, nameSort: 1 } },
   // Not unique: a rotated key has an entry per live secret hash.
   { collection: COLLECTIONS.keyIndex, keys: { keyId: 1 } },
+  { collection: COLLECTIONS.usage, keys: { keyId: 1, granularity: 1, start: 1 } },
+  // Retention drops old buckets of one granularity.
+  { collection: COLLECTIONS.usage, keys: { granularity: 1, start: 1 } },
 ];

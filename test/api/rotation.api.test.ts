@@ -16,7 +16,7 @@ describe('Key rotation and expiry', () => {
   const at = (ms: number) => new Date(ms).toISOString();
 
   beforeAll(async () => {
-    api = await startApiSpecification({ env: { USAGE_WINDOW_SECONDS: '1' } });
+    api = await startApiSpecification({ env: { USAGE_FLUSH_MS: '250' } });
     gateway = await newGateway(api.url);
   });
   afterAll(async () => {

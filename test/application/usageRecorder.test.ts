@@ -4,12 +4,11 @@ import { USAGE_STREAM } from '../../src/eventLog/streams';
 import { UsageRecorder } from '../../src/application/usageRecorder';
 import { createLogger } from '../../src/logger';
 
-const WINDOW = 60_000;
 
-async function usesWritten(store: EventStore): Promise<Array<{ keyId: string; usedAt: string }>> {
+async function usesWritten(store: EventStore): Promise<Array<{ keyId: string; usedAt?: string }>> {
   const uses = [];
   try {
-    for await (const resolved of store.readStream(USAGE_STREAM)) uses.push(...((resolved.event?.data['uses'] as Array<{ keyId: string; usedAt: string }>) ?? []));
+    for await (const resolved of store.readStream(USAGE_STREAM)) uses.push(...((resolved.event?.data['uses'] as Array<{ keyId: string; usedAt?: string }>) ?? []));
   } catch {
     // no stream: nothing written
   }
@@ -24,30 +23,49 @@ describe('UsageRecorder', () => {
   beforeEach(() => {
     store = new SqliteEventStore(':memory:');
     now = Date.parse('2026-11-25T08:00:00.000Z');
-    recorder = new UsageRecorder(store, createLogger('silent'), WINDOW, 1000, () => now);
+    recorder = new UsageRecorder(store, createLogger('silent'), 1000, () => now);
   });
   afterEach(() => store.dispose());
 
-  it('should write the first use of a key at the next flush', async () => {
+  it('should write the first use of a key at the next flush, with its count in its minute', async () => {
     recorder.record('k1', 'a', now);
     await recorder.flush();
-    expect(await usesWritten(store)).toEqual([{ keyId: 'k1', accountId: 'a', usedAt: '2026-11-25T08:00:00.000Z' }]);
+    expect(await usesWritten(store)).toEqual([{ keyId: 'k1', accountId: 'a', usedAt: '2026-11-25T08:00:00.000Z', counts: [{ minute: '2026-11-25T08:00:00.000Z', requests: 1 }] }]);
   });
 
-  it('should write at most one use per key per window, then the latest use once the window has passed', async () => {
-    recorder.record('k1', 'a', now);
-    await recorder.flush();
-    for (let i = 1; i <= 5; i += 1) {
-      now += 5_000;
-      recorder.record('k1', 'a', now);
-      await recorder.flush();
+  it('should write at most one entry per key per flush, with the latest use and every count, and nothing when nothing happened', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      recorder.record('k1', 'a', now + i * 1000);
+      recorder.denied('k1', 'a', 'RATE_LIMITED', now + i * 1000);
     }
-    expect(await usesWritten(store)).toHaveLength(1);
-    now = Date.parse('2026-11-25T08:01:00.000Z');
+    recorder.recordTokens('k1', 'a', now + 59_000, 10, 5);
+    recorder.recordTokens('k1', 'a', now + 61_000, 1, 2);
     await recorder.flush();
-    const uses = await usesWritten(store);
-    expect(uses).toHaveLength(2);
-    expect(uses[1]).toEqual({ keyId: 'k1', accountId: 'a', usedAt: '2026-11-25T08:00:25.000Z' });
+    await recorder.flush();
+    expect(await usesWritten(store)).toEqual([
+      {
+        keyId: 'k1',
+        accountId: 'a',
+        usedAt: '2026-11-25T08:00:04.000Z',
+        counts: [
+          { minute: '2026-11-25T08:00:00.000Z', requests: 5, denied: { RATE_LIMITED: 5 }, promptTokens: 10, completionTokens: 5 },
+          { minute: '2026-11-25T08:01:00.000Z', promptTokens: 1, completionTokens: 2 },
+        ],
+      },
+    ]);
+  });
+
+  it("should count its own uses and others' flushed uses toward the windows, and not its own flushed uses twice", async () => {
+    const other = new UsageRecorder(store, createLogger('silent'), 1000, () => now);
+    recorder.record('k1', 'a', now);
+    other.record('k1', 'a', now);
+    other.recordTokens('k1', 'a', now, 7, 3);
+    await recorder.flush();
+    await other.flush();
+    const events: Array<{ type: string; data: unknown }> = [];
+    for await (const resolved of store.readStream(USAGE_STREAM)) if (resolved.event) events.push({ type: resolved.event.type, data: resolved.event.data });
+    recorder.applied(events);
+    expect(recorder.countsOf('k1')).toMatchObject({ minuteRequests: 2, dayRequests: 2, minuteTokens: 10, monthTokens: 10 });
   });
 
   it('should coalesce many keys into one event per flush', async () => {
@@ -68,7 +86,7 @@ describe('UsageRecorder', () => {
       sizes.push(size);
       return size > MAX_APPEND_SIZE ? Promise.reject(new Error(`Maximum Append Size of ${MAX_APPEND_SIZE} Exceeded`)) : store.appendToStream(stream, events, options);
     };
-    const backlog = new UsageRecorder(limited, createLogger('silent'), WINDOW, 1000, () => now);
+    const backlog = new UsageRecorder(limited, createLogger('silent'), 1000, () => now);
     for (let i = 0; i < 12_000; i += 1) backlog.record(`key-${i.toString().padStart(24, '0')}`, `account-${i % 50}`, now);
     await backlog.flush();
     expect(new Set((await usesWritten(store)).map((use) => use.keyId)).size).toBe(12_000);
@@ -79,7 +97,7 @@ describe('UsageRecorder', () => {
     const failing: EventStore = Object.create(store);
     let appends = 0;
     failing.appendToStream = (...args) => (++appends === 2 ? Promise.reject(new Error('store down')) : store.appendToStream(...args));
-    const small = new UsageRecorder(failing, createLogger('silent'), WINDOW, 1000, () => now, 200);
+    const small = new UsageRecorder(failing, createLogger('silent'), 1000, () => now, 200);
     for (let i = 0; i < 6; i += 1) small.record(`k${i}`, 'a', now);
     await small.flush();
     const first = (await usesWritten(store)).map((use) => use.keyId);
@@ -93,7 +111,7 @@ describe('UsageRecorder', () => {
     const failing: EventStore = Object.create(store);
     let fail = true;
     failing.appendToStream = (...args) => (fail ? Promise.reject(new Error('store down')) : store.appendToStream(...args));
-    const flaky = new UsageRecorder(failing, createLogger('silent'), WINDOW, 1000, () => now);
+    const flaky = new UsageRecorder(failing, createLogger('silent'), 1000, () => now);
     flaky.record('k1', 'a', now);
     await flaky.flush();
     expect(await usesWritten(store)).toHaveLength(0);

@@ -251,6 +251,17 @@ export function collectionContract(adapterName: string, open: () => Promise<Data
         expect(again).toEqual({ matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 });
       });
 
+      it('deletes every matching document with deleteMany (usage retention), and finds them no more, by index or not', async () => {
+        const usage = () => database.collection(COLLECTIONS.usage);
+        for (const [id, granularity, start] of [['b1', 'MINUTE', 1], ['b2', 'MINUTE', 5], ['b3', 'HOUR', 1]] as const) {
+          await usage().updateOne({ _id: id }, { $setOnInsert: { keyId: 'k', granularity, start: new Date(start * 60_000) } }, { upsert: true });
+        }
+        expect(await usage().deleteMany({ granularity: 'MINUTE', start: { $lt: new Date(3 * 60_000) } })).toEqual({ deletedCount: 1 });
+        expect((await usage().find({ keyId: 'k' }, { sort: { _id: 1 } }).toArray()).map((document) => document['_id'])).toEqual(['b2', 'b3']);
+        expect(await usage().countDocuments({ granularity: 'MINUTE' })).toBe(1);
+        expect(await usage().deleteMany({ granularity: 'DAY' })).toEqual({ deletedCount: 0 });
+      });
+
       it('empties every collection with dropDatabase', async () => {
         for (const id of ['p', 'q', 's']) await plain().updateOne({ _id: id }, { $set: { v: 1 } }, { upsert: true });
         await database.dropDatabase();

@@ -183,11 +183,11 @@ describe('Verification of a rotated-out secret', () => {
   const request = { model: 'qwen-max', nowMs: Date.parse(now) };
 
   it('should be valid with the rotation deadline until the grace period ends', () => {
-    expect(checkAccess({ ...key, graceUntilMs: Date.parse(now) + 1 }, request)).toEqual({ valid: true, reason: null, keyId, accountId, scope, rotationDeadlineMs: Date.parse(now) + 1 });
+    expect(checkAccess({ ...key, graceUntilMs: Date.parse(now) + 1 }, request)).toEqual({ valid: true, reason: null, keyId, accountId, scope, rotationDeadlineMs: Date.parse(now) + 1, retryAfterSeconds: null, metadata: null });
   });
 
   it('should be NOT_FOUND, revealing nothing of the key, from the end of the grace period on', () => {
-    expect(checkAccess({ ...key, graceUntilMs: Date.parse(now) }, request)).toEqual({ valid: false, reason: 'NOT_FOUND', keyId: null, accountId: null, scope: null, rotationDeadlineMs: null });
+    expect(checkAccess({ ...key, graceUntilMs: Date.parse(now) }, request)).toEqual({ valid: false, reason: 'NOT_FOUND', keyId: null, accountId: null, scope: null, rotationDeadlineMs: null, retryAfterSeconds: null, metadata: null });
   });
 
   it('should carry no deadline for a current secret', () => {

@@ -52,25 +52,38 @@ describe('IP allowlist rule', () => {
 
 describe('Scope rule', () => {
   const scope = parseScope({ mode: 'RESTRICTED', models: ['qwen-max', 'gpt-4o*'], services: [] });
+  const both = parseScope({ mode: 'RESTRICTED', models: ['qwen-max'], services: ['chat'] });
 
-  it('should allow listed models, prefix patterns, and any service when services are not restricted', () => {
-    expect(scopeAllows(scope, 'qwen-max', 'chat')).toBe(true);
-    expect(scopeAllows(scope, 'gpt-4o-mini', null)).toBe(true);
-    expect(scopeAllows(scope, 'qwen-plus', 'chat')).toBe(false);
+  it('should allow a request naming only listed models, prefix patterns included', () => {
+    expect(scopeAllows(scope, 'qwen-max', null)).toBe(true);
+    expect(scopeAllows(scope, 'gpt-4o-mini', undefined)).toBe(true);
+    expect(scopeAllows(scope, 'qwen-plus', null)).toBe(false);
   });
 
-  it('should deny a request that does not say which model it calls when models are restricted', () => {
+  it('should allow a request naming one listed kind only when the key lists both kinds (models [qwen-max], services [chat])', () => {
+    expect(scopeAllows(both, 'qwen-max', null)).toBe(true);
+    expect(scopeAllows(both, null, 'chat')).toBe(true);
+    expect(scopeAllows(both, 'qwen-max', 'chat')).toBe(true);
+  });
+
+  it('should refuse a request when any value it names is not listed', () => {
+    expect(scopeAllows(both, 'qwen-max', 'embeddings')).toBe(false);
+    expect(scopeAllows(both, 'gpt-4o', 'chat')).toBe(false);
+  });
+
+  it('should let an empty list allow nothing of its kind', () => {
+    expect(scopeAllows(scope, 'qwen-max', 'chat')).toBe(false);
     expect(scopeAllows(scope, null, 'chat')).toBe(false);
   });
 
-  it('should require both dimensions when both are restricted', () => {
-    const both = parseScope({ mode: 'RESTRICTED', models: ['qwen-max'], services: ['embeddings'] });
-    expect(scopeAllows(both, 'qwen-max', 'embeddings')).toBe(true);
-    expect(scopeAllows(both, 'qwen-max', 'chat')).toBe(false);
+  it('should refuse a request that names neither a model nor a service', () => {
+    expect(scopeAllows(both, null, null)).toBe(false);
+    expect(scopeAllows(scope, '', undefined)).toBe(false);
   });
 
   it('should allow everything with ALL', () => {
     expect(scopeAllows(parseScope(null), undefined, undefined)).toBe(true);
+    expect(scopeAllows(parseScope(null), 'any', 'thing')).toBe(true);
   });
 });
 

@@ -61,10 +61,21 @@ describe('Read model projections', () => {
       lastUsedAt: null,
       expiresAt: new Date('2027-01-01T00:00:00.000Z'),
       deletedAt: null,
+      limits: { requestsPerMinute: null, requestsPerDay: null, tokensPerMinute: null, tokensPerDay: null, tokensPerMonth: null },
+      metadata: null,
       version: 1,
       revision: 0,
     });
     expect(await index()).toMatchObject({ _id: 'hash-1', keyId, accountId, status: 'ENABLED', deleted: false, revision: 0 });
+  });
+
+  it('should apply limits and metadata to the key list and to every hash the index holds for the key', async () => {
+    const limits = { requestsPerMinute: 10, requestsPerDay: null, tokensPerMinute: null, tokensPerDay: 5000, tokensPerMonth: null };
+    const limited = keyEvent(1, 'ApiKeyLimitsUpdated', { limits });
+    const tagged = keyEvent(2, 'ApiKeyMetadataUpdated', { metadata: { team: 'search', plan: 'pro' } });
+    const { key, index } = await readModelAfter([created, limited, tagged]);
+    expect(await key()).toMatchObject({ limits, metadata: { team: 'search', plan: 'pro' }, version: 3 });
+    expect(await index()).toMatchObject({ limits, metadata: { team: 'search', plan: 'pro' }, revision: 2 });
   });
 
   it.each([

@@ -126,6 +126,15 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     return this.updateOneSync(filter, update, options.upsert ?? false);
   }
 
+  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    const doomed = [...this.candidates(filter)].filter(matcherOf(filter));
+    for (const doc of doomed) {
+      for (const [field, ids] of this.leading) ids.remove(getPath(doc, field) ?? null, doc['_id']);
+      this.documents.delete(doc['_id']);
+    }
+    return { deletedCount: doomed.length };
+  }
+
   async bulkWrite(operations: AnyBulkWriteOperation[]): Promise<BulkWriteResult> {
     const result: BulkWriteResult = { matchedCount: 0, modifiedCount: 0, upsertedCount: 0, deletedCount: 0 };
     // Ordered, like the driver's default: the first failure stops the batch.

@@ -134,7 +134,7 @@ function compareForMax(current: unknown, candidate: unknown): number | null {
 }
 
 /**
- * Applies `$set` / `$max` of top-level fields to a copy of `doc` (unchanged nested values are
+ * Applies `$set` / `$max` / `$inc` (of numbers) of top-level fields to a copy of `doc` (unchanged nested values are
  * shared: stored documents are never mutated, only replaced). Null when the update has another
  * shape; `changed` false when every value was already there (MongoDB's modifiedCount 0).
  */
@@ -142,7 +142,7 @@ export function applySimpleUpdate<T extends Document>(doc: T, modifier: Document
   const writes: Array<[string, unknown]> = [];
   for (const operator of Object.keys(modifier)) {
     const fields = modifier[operator];
-    if ((operator !== '$set' && operator !== '$max') || !isPlainObject(fields)) return null;
+    if ((operator !== '$set' && operator !== '$max' && operator !== '$inc') || !isPlainObject(fields)) return null;
     for (const field of Object.keys(fields)) {
       if (!isTopLevelField(field)) return null;
       const value = fields[field];
@@ -151,6 +151,12 @@ export function applySimpleUpdate<T extends Document>(doc: T, modifier: Document
         continue;
       }
       const current = doc[field];
+      if (operator === '$inc') {
+        // Usage buckets: numbers only; anything else (a missing field, a non-number) is mingo's to answer.
+        if (typeof current !== 'number' || typeof value !== 'number') return null;
+        if (value !== 0) writes.push([field, current + value]);
+        continue;
+      }
       if (current === undefined || (current === null && value !== null)) {
         writes.push([field, value]); // null and missing order below every date and number
         continue;

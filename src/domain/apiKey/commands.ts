@@ -1,3 +1,4 @@
+import type { KeyLimitsInput } from '../rules/limits';
 import type { AccessScopeInput } from '../rules/scope';
 import type { SecretFingerprint } from '../secret';
 import type { Instant } from '../time';
@@ -24,6 +25,9 @@ export type CreateApiKey = KeyCommand<
     expiresAt?: Instant | null;
     acceptTerms: boolean;
     fingerprint: SecretFingerprint;
+    limits?: KeyLimitsInput | null;
+    /** Raw JSON as the caller sent it; the domain checks it. */
+    metadata?: unknown;
   }
 >;
 export type RenameApiKey = KeyCommand<'RenameApiKey', { name: string }>;
@@ -35,6 +39,8 @@ export type DeleteApiKey = KeyCommand<'DeleteApiKey', Record<never, never>>;
 /** `fingerprint` is the new secret's; the secret itself never reaches the domain. */
 export type RotateApiKey = KeyCommand<'RotateApiKey', { gracePeriodSeconds: number; fingerprint: SecretFingerprint }>;
 export type UpdateExpiry = KeyCommand<'UpdateExpiry', { expiresAt?: Instant | null }>;
+export type UpdateLimits = KeyCommand<'UpdateLimits', { limits: KeyLimitsInput }>;
+export type UpdateMetadata = KeyCommand<'UpdateMetadata', { metadata?: unknown }>;
 /**
  * From an unauthenticated reporter: `accountId` is the key's own (found by the hash), and the
  * hash and mask are those of the reported secret.
@@ -50,4 +56,6 @@ export type ApiKeyCommand =
   | DeleteApiKey
   | RotateApiKey
   | UpdateExpiry
+  | UpdateLimits
+  | UpdateMetadata
   | ReportLeakedKey;

@@ -3,9 +3,13 @@ import { parseDescription } from '../rules/description';
 import { parseExpiry } from '../rules/expiry';
 import { parseGracePeriod } from '../rules/gracePeriod';
 import { parseIpAllowlist } from '../rules/ipAllowlist';
+import { hasLimits, parseLimits, sameLimits } from '../rules/limits';
+import { parseMetadata, sameMetadata } from '../rules/metadata';
 import { parseKeyName } from '../rules/name';
 import { parseRegion } from '../rules/region';
 import { parseScope, sameList as sameAllowlist, sameScope } from '../rules/scope';
+import type { KeyLimits } from '../rules/limits';
+import type { KeyMetadata } from '../rules/metadata';
 import { toInstant } from '../time';
 import type { ApiKeyCommand, CreateApiKey } from './commands';
 import type { ApiKeyEvent } from './events';
@@ -19,7 +23,7 @@ import { liveSecret, versionOf } from './state';
  * expected version.
  *
  * No-ops return no events: renaming to the current name, setting the current description,
- * status, scope and allowlist, or expiry; reporting a secret that no longer verifies, or a key
+ * status, scope and allowlist, expiry, limits or metadata; reporting a secret that no longer verifies, or a key
  * already reported and still disabled.
  */
 export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[] {
@@ -64,7 +68,7 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[
         throw new DomainError('CONFLICT', 'the new secret must differ from the key\'s secrets');
       }
       const graceUntil = toInstant(Date.parse(data.now) + graceSeconds * 1000);
-      const { status, scope, ipAllowlist, expiresAt } = key;
+      const { status, scope, ipAllowlist, expiresAt, limits, metadata } = key;
       return [
         {
           type: 'ApiKeyRotated',
@@ -79,6 +83,7 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[
             scope,
             ipAllowlist,
             expiresAt,
+            ...limitsAndMetadata(limits, metadata),
           },
         },
       ];
@@ -87,6 +92,16 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[
       const expiresAt = parseExpiry(command.data.expiresAt, data.now);
       const key = existingKey(command, state);
       return expiresAt === key.expiresAt ? [] : [{ type: 'ApiKeyExpiryUpdated', data: { ...base, expiresAt } }];
+    }
+    case 'UpdateLimits': {
+      const limits = parseLimits(command.data.limits);
+      const key = existingKey(command, state);
+      return sameLimits(limits, key.limits) ? [] : [{ type: 'ApiKeyLimitsUpdated', data: { ...base, limits } }];
+    }
+    case 'UpdateMetadata': {
+      const metadata = parseMetadata(command.data.metadata);
+      const key = existingKey(command, state);
+      return sameMetadata(metadata, key.metadata) ? [] : [{ type: 'ApiKeyMetadataUpdated', data: { ...base, metadata } }];
     }
     case 'ReportLeakedKey': {
       const key = existingKey(command, state);
@@ -108,6 +123,8 @@ function decideCreate(command: CreateApiKey, state: ApiKeyState): ApiKeyEvent[] 
   const scope = parseScope(data.scope);
   const ipAllowlist = parseIpAllowlist(data.ipAllowlist ?? []);
   const expiresAt = parseExpiry(data.expiresAt, data.now);
+  const limits = parseLimits(data.limits);
+  const metadata = parseMetadata(data.metadata);
   if (data.acceptTerms !== true) throw badInput('acceptTerms', 'the terms must be accepted (acceptTerms: true) to create a key');
   // Ids are generated fresh per command, so this only guards against a reused id.
   if (state.status !== 'NONE') throw new DomainError('CONFLICT', `a key with id ${data.keyId} already exists`);
@@ -127,10 +144,17 @@ function decideCreate(command: CreateApiKey, state: ApiKeyState): ApiKeyEvent[] 
         ipAllowlist,
         expiresAt,
         termsAccepted: true,
+        ...limitsAndMetadata(limits, metadata),
       },
     },
   ];
 }
+
+/** A key's limits and metadata as creation and rotation events carry them: only when set. */
+const limitsAndMetadata = (limits: KeyLimits, metadata: KeyMetadata | null): { limits?: KeyLimits; metadata?: KeyMetadata } => ({
+  ...(hasLimits(limits) ? { limits } : {}),
+  ...(metadata !== null ? { metadata } : {}),
+});
 
 /** The key the command addresses, if it exists, is not deleted, belongs to the caller and is at the expected version. */
 function existingKey(command: ApiKeyCommand, state: ApiKeyState): ApiKeySnapshot {

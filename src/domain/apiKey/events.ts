@@ -1,3 +1,5 @@
+import type { KeyLimits } from '../rules/limits';
+import type { KeyMetadata } from '../rules/metadata';
 import type { AccessScope } from '../rules/scope';
 import type { Instant } from '../time';
 
@@ -30,8 +32,16 @@ export type ApiKeyCreated = KeyEvent<
     expiresAt: Instant | null;
     /** The caller agreed to the terms and understood the risks when creating the key. */
     termsAccepted: true;
-  }
+  } & LimitsAndMetadata
 >;
+/**
+ * Present only when set (a key created without limits or metadata records neither), so events
+ * written before limits existed read the same as a key created without them.
+ */
+interface LimitsAndMetadata {
+  limits?: KeyLimits;
+  metadata?: KeyMetadata;
+}
 export type ApiKeyRenamed = KeyEvent<'ApiKeyRenamed', { name: string; previousName: string }>;
 export type ApiKeyDescriptionUpdated = KeyEvent<'ApiKeyDescriptionUpdated', { description: string | null }>;
 export type ApiKeyStatusChanged = KeyEvent<'ApiKeyStatusChanged', { status: KeyStatus; reason: StatusReason }>;
@@ -55,9 +65,13 @@ export type ApiKeyRotated = KeyEvent<
     scope: AccessScope;
     ipAllowlist: readonly string[];
     expiresAt: Instant | null;
-  }
+  } & LimitsAndMetadata
 >;
 export type ApiKeyExpiryUpdated = KeyEvent<'ApiKeyExpiryUpdated', { expiresAt: Instant | null }>;
+/** The key's request and token limits (null: none of that kind), effective for the next verification. */
+export type ApiKeyLimitsUpdated = KeyEvent<'ApiKeyLimitsUpdated', { limits: KeyLimits }>;
+/** The owner's metadata, returned by every valid verification; null removes it. */
+export type ApiKeyMetadataUpdated = KeyEvent<'ApiKeyMetadataUpdated', { metadata: KeyMetadata | null }>;
 /** Which of the key's live secrets was reported: the current one, or the rotated-out one still in its grace period. */
 export type ReportedSecret = 'CURRENT' | 'PREVIOUS';
 /**
@@ -76,7 +90,9 @@ export type ApiKeyEvent =
   | ApiKeyDeleted
   | ApiKeyRotated
   | ApiKeyExpiryUpdated
-  | ApiKeyLeakReported;
+  | ApiKeyLeakReported
+  | ApiKeyLimitsUpdated
+  | ApiKeyMetadataUpdated;
 
 export type ApiKeyEventType = ApiKeyEvent['type'];
 
@@ -95,6 +111,9 @@ const CHANGES_VERIFICATION: { readonly [Type in ApiKeyEventType]: boolean } = {
   ApiKeyRotated: true,
   ApiKeyExpiryUpdated: true,
   ApiKeyLeakReported: true,
+  // Verification enforces the limits and answers with the metadata.
+  ApiKeyLimitsUpdated: true,
+  ApiKeyMetadataUpdated: true,
 };
 
 export const API_KEY_EVENT_TYPES = Object.keys(CHANGES_VERIFICATION) as readonly ApiKeyEventType[];

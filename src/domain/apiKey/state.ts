@@ -1,4 +1,7 @@
 import { assertNever } from '../errors';
+import type { KeyLimits } from '../rules/limits';
+import { limitsOrNone } from '../rules/limits';
+import type { KeyMetadata } from '../rules/metadata';
 import type { AccessScope } from '../rules/scope';
 import type { Instant } from '../time';
 import type { ApiKeyEvent, KeyStatus, ReportedSecret } from './events';
@@ -23,6 +26,8 @@ export interface ApiKeySnapshot {
   readonly createdAt: Instant;
   readonly updatedAt: Instant;
   readonly expiresAt: Instant | null;
+  readonly limits: KeyLimits;
+  readonly metadata: KeyMetadata | null;
   /** Number of lifecycle events so far. */
   readonly version: number;
 }
@@ -59,6 +64,8 @@ export function evolve(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
         createdAt: data.occurredAt,
         updatedAt: data.occurredAt,
         expiresAt: data.expiresAt,
+        limits: limitsOrNone(data.limits),
+        metadata: data.metadata ?? null,
         version: 1,
       },
     };
@@ -83,6 +90,10 @@ export function evolve(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
     }
     case 'ApiKeyExpiryUpdated':
       return changed({ expiresAt: event.data.expiresAt });
+    case 'ApiKeyLimitsUpdated':
+      return changed({ limits: event.data.limits });
+    case 'ApiKeyMetadataUpdated':
+      return changed({ metadata: event.data.metadata });
     case 'ApiKeyLeakReported':
       // A leaked rotated-out secret stops at once.
       return changed({ leakReported: true, graceUntil: event.data.reportedSecret === 'PREVIOUS' ? event.data.occurredAt : state.key.graceUntil });

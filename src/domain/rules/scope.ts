@@ -59,19 +59,19 @@ export function parseScope(raw: AccessScopeInput | null | undefined, field = 'sc
 const entryMatches = (entry: string, value: string): boolean =>
   entry.endsWith('*') ? value.startsWith(entry.slice(0, -1)) : entry === value;
 
-function dimensionAllows(entries: readonly string[], value: string | null | undefined): boolean {
-  if (entries.length === 0) return true; // this dimension is not restricted
-  if (!value) return false; // restricted, and the request does not say what it calls
-  return entries.some((entry) => entryMatches(entry, value));
-}
+/** A value the request names is allowed when a listed entry matches it; an empty list allows nothing of its kind. */
+const listed = (entries: readonly string[], value: string): boolean => entries.some((entry) => entryMatches(entry, value));
 
 /**
- * Whether a request for `model` / `service` falls within the scope. In a RESTRICTED scope each
- * non-empty list restricts its dimension, and a request must name a listed value for it.
+ * Whether a request for `model` / `service` falls within the scope. A RESTRICTED scope allows a
+ * request that names at least one model or service when every one it names is listed: a key
+ * restricted to models [qwen-max] and services [chat] allows a call naming only qwen-max, only
+ * chat, or both; it refuses one naming neither, and one naming any service when it lists none.
  */
 export function scopeAllows(scope: AccessScope, model: string | null | undefined, service: string | null | undefined): boolean {
   if (scope.mode === 'ALL') return true;
-  return dimensionAllows(scope.models, model) && dimensionAllows(scope.services, service);
+  if (!model && !service) return false;
+  return (!model || listed(scope.models, model)) && (!service || listed(scope.services, service));
 }
 
 export const sameScope = (a: AccessScope, b: AccessScope): boolean =>

@@ -4,7 +4,11 @@ import { DateTimeScalar } from '../scalars';
 import type { GraphQLContext } from '../context';
 import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, DeleteApiKeyPayload } from '../types/apiKey.type';
 import { ApiKeyEventObject } from '../types/events.type';
-import { ApiKeyOrder, ApiKeyStatus } from '../types/enums';
+import { ApiKeyOrder, ApiKeyStatus, UsageGranularity } from '../types/enums';
+import { KeyLimitsInput, UsageBucket } from '../types/limits.type';
+import { DEFAULT_USAGE_GRANULARITY } from '../../domain/usageWindows';
+import { USAGE_BUCKETS_MAX } from '../../application/usageQueries';
+import { JSONScalar } from '../scalars';
 import { AccessScopeInput, ApiKeyFilter, CreateApiKeyInput } from '../types/inputs';
 
 /** The console's operations on the caller's account's keys. Thin: arguments in, service call, view out. */
@@ -88,6 +92,37 @@ export class ApiKeyResolver {
     @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
   ) {
     return services.commands.updateScope(caller, id, scope, ipAllowlist, expectedVersion);
+  }
+
+  @Mutation(() => ApiKey, { description: 'Replaces the request and token limits (null: none of that kind). A lifecycle event: versioned, in history, seen by asOf; the very next verification enforces it.' })
+  updateKeyLimits(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('limits', () => KeyLimitsInput) limits: KeyLimitsInput,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.updateLimits(caller, id, limits, expectedVersion);
+  }
+
+  @Mutation(() => ApiKey, { description: 'Sets the owner-set metadata (a JSON object, at most 1 KB) valid verifications answer with; null removes it.' })
+  updateKeyMetadata(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('metadata', () => JSONScalar, { nullable: true }) metadata: unknown,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+  ) {
+    return services.commands.updateMetadata(caller, id, metadata, expectedVersion);
+  }
+
+  @Query(() => [UsageBucket], { description: `Use of a key of the caller's account, oldest bucket first, zeros where it was not used; at most ${USAGE_BUCKETS_MAX} buckets.` })
+  apiKeyUsage(
+    @Ctx() { caller, services }: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('from', () => DateTimeScalar) from: Date,
+    @Arg('to', () => DateTimeScalar) to: Date,
+    @Arg('granularity', () => UsageGranularity, { nullable: true, defaultValue: DEFAULT_USAGE_GRANULARITY }) granularity: UsageGranularity | null,
+  ) {
+    return services.queries.usage(caller, id, from, to, granularity ?? DEFAULT_USAGE_GRANULARITY);
   }
 
   @Mutation(() => DeleteApiKeyPayload, { description: 'Permanent. Every later verification of the key fails with NOT_FOUND; its history stays readable.' })

@@ -3,7 +3,9 @@ import { DEFAULT_KEY_LIMIT } from '../../domain/account/account';
 import { DESCRIPTION_MAX } from '../../domain/rules/description';
 import { IP_ALLOWLIST_MAX } from '../../domain/rules/ipAllowlist';
 import { NAME_MAX, NAME_MIN } from '../../domain/rules/name';
-import { DateTimeScalar } from '../scalars';
+import { METADATA_MAX_BYTES } from '../../domain/rules/metadata';
+import { DateTimeScalar, JSONScalar } from '../scalars';
+import { KeyLimits } from './limits.type';
 import { ApiKeyStatus, ScopeMode } from './enums';
 
 @ObjectType()
@@ -58,6 +60,12 @@ export class ApiKey {
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'Null when the key never expires.' })
   expiresAt!: Date | null;
+
+  @Field(() => KeyLimits)
+  limits!: KeyLimits;
+
+  @Field(() => JSONScalar, { nullable: true, description: `Owner-set JSON object (at most ${METADATA_MAX_BYTES} bytes) returned by every valid verification; null when none.` })
+  metadata!: object | null;
 
   @Field(() => Int, { description: 'Number of lifecycle events of the key so far (1 right after creation). Pass it as expectedVersion for optimistic concurrency.' })
   version!: number;

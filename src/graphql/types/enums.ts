@@ -2,6 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import { KEY_STATUSES, STATUS_REASONS } from '../../domain/apiKey/events';
 import { SCOPE_MODES } from '../../domain/rules/scope';
 import { VERIFY_FAILURES } from '../../domain/verification';
+import { USAGE_GRANULARITIES } from '../../domain/usageWindows';
 import { KEY_STATES } from '../../application/liveFeedPublisher';
 import { API_KEY_ORDERS } from '../../readModel/keyList';
 
@@ -18,6 +19,8 @@ export const ApiKeyOrder = enumOf(API_KEY_ORDERS);
 export type ApiKeyOrder = (typeof API_KEY_ORDERS)[number];
 export const VerifyFailure = enumOf(VERIFY_FAILURES);
 export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
+export const UsageGranularity = enumOf(USAGE_GRANULARITIES);
+export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
 export const KeyState = enumOf(KEY_STATES);
 export type KeyState = (typeof KEY_STATES)[number];
 export const StatusReason = enumOf(STATUS_REASONS);
@@ -29,3 +32,4 @@ registerEnumType(ScopeMode, { name: 'ScopeMode', description: 'ALL: every model 
 registerEnumType(ApiKeyOrder, { name: 'ApiKeyOrder' });
 registerEnumType(VerifyFailure, { name: 'VerifyFailure' });
 registerEnumType(KeyState, { name: 'KeyState' });
+registerEnumType(UsageGranularity, { name: 'UsageGranularity' });

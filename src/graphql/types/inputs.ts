@@ -1,5 +1,6 @@
 import { Field, InputType } from 'type-graphql';
-import { DateTimeScalar } from '../scalars';
+import { DateTimeScalar, JSONScalar } from '../scalars';
+import { KeyLimitsInput } from './limits.type';
 import { ApiKeyStatus, ScopeMode } from './enums';
 
 // Inputs carry no validation of their own: the domain's rules are the one source of truth.
@@ -38,6 +39,12 @@ export class CreateApiKeyInput {
 
   @Field(() => Boolean, { description: 'The caller has agreed to the terms and understands the risks; must be true. Recorded in the key\'s history.' })
   acceptTerms!: boolean;
+
+  @Field(() => KeyLimitsInput, { nullable: true, description: 'Request and token limits; none when absent.' })
+  limits?: KeyLimitsInput | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: 'Owner-set JSON object returned on every valid verification; at most 1 KB.' })
+  metadata?: unknown;
 }
 
 @InputType()

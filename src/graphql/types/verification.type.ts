@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { JSONScalar } from '../scalars';
 import { AccessScope } from './apiKey.type';
 import { VerifyFailure } from './enums';
 
@@ -19,4 +20,10 @@ export class VerificationResultObject {
 
   @Field(() => AccessScope, { nullable: true })
   scope!: AccessScope | null;
+
+  @Field(() => Int, { nullable: true, description: 'With RATE_LIMITED or QUOTA_EXHAUSTED: seconds until the limit that was hit frees up.' })
+  retryAfterSeconds!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: "The key's metadata (owner-set JSON, at most 1 KB), for the gateway's routing; null when unknown." })
+  metadata!: object | null;
 }
