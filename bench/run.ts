@@ -2,7 +2,7 @@
  * `npm run bench`: seeds the embedded default (SQLite log in a fresh DATA_DIR), starts the built
  * service and a bare node:http baseline, runs every scenario, prints a table and writes
  * bench/results/latest.json. Flags: --quick (under two minutes), --smoke (seconds, for the test),
- * --keys N, --large N, --out FILE. Load goes to 127.0.0.1 only, bounded in time and count.
+ * --keys N, --large N, --out FILE; --scale-only runs only the in-process scale rows (list pages, commands). Load goes to 127.0.0.1 only, bounded in time and count.
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,16 +21,18 @@ import { fmt, machine, table, verdict } from './report';
 import { createOverHttp, createdInLog, projectionLag } from './scenarios/createKeys';
 import { httpVerification, summarise } from './scenarios/httpVerification';
 import { inProcessVerification, rebuild } from './scenarios/inProcess';
+import { listScale } from './scenarios/listScale';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
 import type { SeedResult } from './seed';
 import { LOAD_REQUEST, seedKeys } from './seed';
 
 const MODES = {
-  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5 },
-  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2 },
-  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5 },
+  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20 },
+  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10 },
+  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1 },
 } as const;
+type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number } & Record<string, unknown>;
 const SAMPLE = 10_000;
 const CONNECTIONS = 64;
 const CREATE_CLIENTS = 32;
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
       keys: { type: 'string' },
       large: { type: 'string' },
       out: { type: 'string' },
+      'scale-only': { type: 'boolean', default: false },
     },
   });
   const modeName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
@@ -68,6 +71,13 @@ async function main(): Promise<void> {
   const ownerToken = (accountId: string) => ownerTokens.get(accountId) as string;
   const rows: Row[] = [];
   progress.note(`mode ${modeName}: ${mode.keys.toLocaleString('en-US')} keys, then ${mode.large.toLocaleString('en-US')}; work dir ${workDir}`);
+
+  if (values['scale-only']) {
+    rows.push(...(await scaleRows(mode, progress)));
+    writeReport(out, modeName, mode, started, rows);
+    rmSync(workDir, { recursive: true, force: true });
+    return;
+  }
 
   try {
     // ---- Standard data set: N keys ------------------------------------------------------------
@@ -238,26 +248,51 @@ async function main(): Promise<void> {
       await baseline.stop();
     }
 
-    const order = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers'];
-    rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-    const report = {
-      date: new Date().toISOString(),
-      mode: modeName,
-      keys: { standard: mode.keys, large: mode.large },
-      settings: { ...mode, connections: CONNECTIONS, createClients: CREATE_CLIENTS, revocationWorkers: REVOCATION_WORKERS },
-      machine: machine(),
-      durationSeconds: Math.round((Date.now() - started) / 1000),
-      rows,
-    };
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-    const m = report.machine;
-    console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s; load average ${m.loadAverage.join(' ')}\n`);
-    console.log(table(rows));
-    console.log(`\nwritten to ${out}`);
+    rows.push(...(await scaleRows(mode, progress)));
+    writeReport(out, modeName, mode, started, rows);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+const ROW_ORDER = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'subscribers'];
+
+function writeReport(out: string, modeName: string, mode: Mode, started: number, rows: Row[]): void {
+  rows.sort((a, b) => ROW_ORDER.indexOf(a.id) - ROW_ORDER.indexOf(b.id));
+  const report = {
+    date: new Date().toISOString(),
+    mode: modeName,
+    keys: { standard: mode.keys, large: mode.large },
+    settings: { ...mode, connections: CONNECTIONS, createClients: CREATE_CLIENTS, revocationWorkers: REVOCATION_WORKERS },
+    machine: machine(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    rows,
+  };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  const m = report.machine;
+  console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s; load average ${m.loadAverage.join(' ')}\n`);
+  console.log(table(rows));
+  console.log(`\nwritten to ${out}`);
+}
+
+/** Costs that must stay flat as the data grows, measured in process (no HTTP): list pages. */
+async function scaleRows(mode: Mode, progress: Progress): Promise<Row[]> {
+  progress.announce(`list pages in the in-process read model at ${mode.listSizes.map((n) => n.toLocaleString('en-US')).join(' / ')} keys, and one account of ${mode.bigAccount.toLocaleString('en-US')} keys`);
+  const list = await listScale({ progress, sizes: mode.listSizes, bigAccount: mode.bigAccount, rounds: mode.listRounds });
+  const worst = Math.max(...list.bySize.map((figures) => figures.p99Ms));
+  return [
+    {
+      id: 'list-scale',
+      scenario: 'a list page (find + count; every filter, order, first and next page), in process',
+      target: `p99 ≤ 5 ms for an account of 50 keys at every size; ≤ 20 ms for an account of ${mode.bigAccount.toLocaleString('en-US')} keys with search`,
+      measured:
+        list.bySize.map((figures) => `${figures.totalKeys.toLocaleString('en-US')} keys: p99 ${fmt(figures.p99Ms, 2)} ms (p50 ${fmt(figures.p50Ms, 2)})`).join('; ') +
+        `; account of ${list.bigAccount.keys.toLocaleString('en-US')} keys with search: p99 ${fmt(list.bigAccount.p99Ms, 2)} ms (p50 ${fmt(list.bigAccount.p50Ms, 2)})`,
+      verdict: verdict([worst, list.bigAccount.p99Ms], worst <= 5 && list.bigAccount.p99Ms <= 20),
+      figures: { bySize: list.bySize, bigAccount: list.bigAccount },
+    },
+  ];
 }
 
 async function seed(file: string, keys: number, keepIndex: boolean, progress: Progress): Promise<SeedResult> {
