@@ -22,17 +22,18 @@ import { createOverHttp, createdInLog, projectionLag } from './scenarios/createK
 import { httpVerification, summarise } from './scenarios/httpVerification';
 import { inProcessVerification, rebuild } from './scenarios/inProcess';
 import { listScale } from './scenarios/listScale';
+import { commandScale } from './scenarios/commandScale';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
 import type { SeedResult } from './seed';
 import { LOAD_REQUEST, seedKeys } from './seed';
 
 const MODES = {
-  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20 },
-  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10 },
-  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1 },
+  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 200 },
+  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 100 },
+  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1, keyEvents: [1, 300], accountPast: 1_000, commands: 5 },
 } as const;
-type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number } & Record<string, unknown>;
+type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number; keyEvents: readonly number[]; accountPast: number; commands: number } & Record<string, unknown>;
 const SAMPLE = 10_000;
 const CONNECTIONS = 64;
 const CREATE_CLIENTS = 32;
@@ -255,7 +256,7 @@ async function main(): Promise<void> {
   }
 }
 
-const ROW_ORDER = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'subscribers'];
+const ROW_ORDER = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'subscribers'];
 
 function writeReport(out: string, modeName: string, mode: Mode, started: number, rows: Row[]): void {
   rows.sort((a, b) => ROW_ORDER.indexOf(a.id) - ROW_ORDER.indexOf(b.id));
@@ -292,7 +293,27 @@ async function scaleRows(mode: Mode, progress: Progress): Promise<Row[]> {
       verdict: verdict([worst, list.bigAccount.p99Ms], worst <= 5 && list.bigAccount.p99Ms <= 20),
       figures: { bySize: list.bySize, bigAccount: list.bigAccount },
     },
+    commandRow(await commandScale({ progress, keyEvents: mode.keyEvents, accountPast: mode.accountPast, commands: mode.commands })),
   ];
+}
+
+function commandRow(figures: Awaited<ReturnType<typeof commandScale>>): Row {
+  const [fresh, ...longer] = figures.renames;
+  const [freshAccount, busyAccount] = figures.creates;
+  const renameRatio = Math.max(...longer.map((figure) => figure.p50Ms / (fresh?.p50Ms ?? NaN)));
+  const createRatio = (busyAccount?.p50Ms ?? NaN) / (freshAccount?.p50Ms ?? NaN);
+  const line = (figure: { pastEvents: number; p50Ms: number; p99Ms: number; fullFoldMs: number }) =>
+    `${figure.pastEvents.toLocaleString('en-US')} events: p50 ${fmt(figure.p50Ms, 2)} ms, p99 ${fmt(figure.p99Ms, 2)} ms (whole-stream fold ${fmt(figure.fullFoldMs, 1)} ms)`;
+  return {
+    id: 'command-scale',
+    scenario: 'command latency against stream length (snapshots), embedded log with fsync',
+    target: 'rename on a key with 1,000 / 10,000 events and create in an account with 100,000 past creates and deletes: p50 ≤ 1.5× the 1-event / fresh-account figure',
+    measured:
+      `rename on a key with ${figures.renames.map(line).join('; ')} (×${fmt(renameRatio, 2)}); ` +
+      `create in an account with ${figures.creates.map(line).join('; ')} (×${fmt(createRatio, 2)})`,
+    verdict: verdict([renameRatio, createRatio], renameRatio <= 1.5 && createRatio <= 1.5),
+    figures: { ...figures, renameRatio, createRatio },
+  };
 }
 
 async function seed(file: string, keys: number, keepIndex: boolean, progress: Progress): Promise<SeedResult> {
