@@ -23,17 +23,19 @@ import { httpVerification, summarise } from './scenarios/httpVerification';
 import { inProcessVerification, rebuild } from './scenarios/inProcess';
 import { listScale } from './scenarios/listScale';
 import { commandScale } from './scenarios/commandScale';
+import type { StartupFigures } from './scenarios/startupScale';
+import { startupScale } from './scenarios/startupScale';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
 import type { SeedResult } from './seed';
 import { LOAD_REQUEST, seedKeys } from './seed';
 
 const MODES = {
-  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 200 },
-  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 100 },
-  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1, keyEvents: [1, 300], accountPast: 1_000, commands: 5 },
+  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 200, startupKeys: 1_000_000 },
+  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 100, startupKeys: 100_000 },
+  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1, keyEvents: [1, 300], accountPast: 1_000, commands: 5, startupKeys: 1_000 },
 } as const;
-type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number; keyEvents: readonly number[]; accountPast: number; commands: number } & Record<string, unknown>;
+type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number; keyEvents: readonly number[]; accountPast: number; commands: number; startupKeys: number } & Record<string, unknown>;
 const SAMPLE = 10_000;
 const CONNECTIONS = 64;
 const CREATE_CLIENTS = 32;
@@ -256,7 +258,7 @@ async function main(): Promise<void> {
   }
 }
 
-const ROW_ORDER = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'subscribers'];
+const ROW_ORDER = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers'];
 
 function writeReport(out: string, modeName: string, mode: Mode, started: number, rows: Row[]): void {
   rows.sort((a, b) => ROW_ORDER.indexOf(a.id) - ROW_ORDER.indexOf(b.id));
@@ -294,7 +296,23 @@ async function scaleRows(mode: Mode, progress: Progress): Promise<Row[]> {
       figures: { bySize: list.bySize, bigAccount: list.bigAccount },
     },
     commandRow(await commandScale({ progress, keyEvents: mode.keyEvents, accountPast: mode.accountPast, commands: mode.commands })),
+    startupRow(await startupScale({ progress, keys: mode.startupKeys, tail: Math.max(100, mode.startupKeys / 100) })),
   ];
+}
+
+function startupRow(figures: StartupFigures): Row {
+  const keys = figures.keys.toLocaleString('en-US');
+  return {
+    id: 'startup-scale',
+    scenario: `read model at start with ${keys} keys: rebuilt from the log vs loaded from its snapshot in DATA_DIR, in process`,
+    target: 'start-up with 1,000,000 keys ≤ 5 s',
+    measured:
+      `rebuild ${fmt(figures.rebuildMs / 1000, 2)} s (${figures.events.toLocaleString('en-US')} events); ` +
+      `snapshot load + catch-up of ${figures.catchUpEvents.toLocaleString('en-US')} events ${fmt(figures.loadMs / 1000, 2)} s (heap ${fmt(figures.loadedHeapMb)} MB); ` +
+      `snapshot written in the background in ${fmt(figures.snapshotWriteMs / 1000, 2)} s (${fmt(figures.snapshotMb)} MB, longest event-loop stall ${fmt(figures.writeStallMaxMs, 1)} ms)`,
+    verdict: verdict([figures.loadMs], figures.loadMs <= 5_000 && figures.keys >= 1_000_000),
+    figures: { ...figures },
+  };
 }
 
 function commandRow(figures: Awaited<ReturnType<typeof commandScale>>): Row {

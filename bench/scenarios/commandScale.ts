@@ -92,16 +92,18 @@ export async function commandScale(options: { progress: Progress; keyEvents: rea
     }
     const creation = new KeyCreationProcess(handler, { defaultKeyLimit: 10_000, clock: () => new Date(NOW) });
     const bar = options.progress.counter('commands', options.commands);
-    for (let i = 0; i < options.commands; i += 1) {
+    // Round -1 is not timed: the first command on a seeded stream folds it whole (the seed wrote no
+    // snapshot, the write path would have) and leaves the snapshot that the timed ones start from.
+    for (let i = -1; i < options.commands; i += 1) {
       for (const key of keys) {
         const started = performance.now();
         await handler.handle(apiKeyStream(key.keyId), apiKeyDecider, { type: 'RenameApiKey', data: { keyId: key.keyId, accountId: 'bench-rename', now: NOW, name: `renamed ${i}` } }, { metadata: METADATA, retriesOnConflict: 0 });
-        key.samples.push(performance.now() - started);
+        if (i >= 0) key.samples.push(performance.now() - started);
       }
       for (const account of accounts) {
         const started = performance.now();
         await creation.create(createCommand(randomUUID(), account.accountId) as never, METADATA);
-        account.samples.push(performance.now() - started);
+        if (i >= 0) account.samples.push(performance.now() - started);
       }
       bar.update(i + 1);
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const RUN = join(__dirname, '..', '..', 'dist', 'bench', 'run.js');
-const SCENARIOS = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'subscribers'];
+const SCENARIOS = ['verify-graphql', 'forward-auth', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers'];
 
 /**
  * The benchmark script itself, in its smoke mode (a few hundred keys, sub-second runs): it must

@@ -16,7 +16,7 @@ import type {
 } from '../../ports/collection';
 import { DUPLICATE_KEY } from '../../ports/collection';
 import type { SimpleMatcher } from './simpleDocuments';
-import { applySimpleUpdate, compareSimple, compileSimpleFilter, copyValue, simpleUpsertDocument } from './simpleDocuments';
+import { applySimpleUpdate, compareSimple, compileSimpleFilter, copyValue, simpleUpsertDocument, storedValue } from './simpleDocuments';
 
 /** Raised like the driver's MongoServerError for a duplicate key. */
 export class DuplicateKeyError extends Error {
@@ -167,6 +167,25 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     }
     this.indexes.push(index);
     return name;
+  }
+
+  /** The stored documents, for a snapshot of the read model (readModelSnapshot.ts): never to be mutated. */
+  storedDocuments(): IterableIterator<T> {
+    return this.documents.values();
+  }
+
+  /**
+   * Adds documents read back from a snapshot, as stored (their objects interned like written ones),
+   * and indexes them. For a collection being loaded, before anything reads it.
+   */
+  loadStoredDocuments(documents: readonly T[]): void {
+    for (const doc of documents) {
+      for (const field of Object.keys(doc)) {
+        const value = doc[field];
+        if (value !== null && typeof value === 'object' && !(value instanceof Date)) (doc as Document)[field] = storedValue(value);
+      }
+      this.store(doc, undefined);
+    }
   }
 
   /** Drops every document (indexes stay defined, as after `deleteMany({})`). */
@@ -378,6 +397,16 @@ function equalityFields(filter: Filter): Document {
 /** The in-process read model: collections that live as long as the process (rebuilt from the log at start). */
 export class InProcessDatabase implements Database {
   private readonly collections = new Map<string, InProcessCollection<Document>>();
+
+  /** The collections that exist (that something wrote or read). */
+  collectionNames(): string[] {
+    return [...this.collections.keys()];
+  }
+
+  /** The in-process collection itself, with what only this adapter offers (snapshots, examined documents). */
+  inProcessCollection<T extends Document = Document>(name: string): InProcessCollection<T> {
+    return this.collection<T>(name) as unknown as InProcessCollection<T>;
+  }
 
   collection<T extends Document = Document>(name: string): Collection<T> {
     let collection = this.collections.get(name);
