@@ -179,10 +179,16 @@ export class InProcessCollection<T extends Document = Document> implements Colle
    * and indexes them. For a collection being loaded, before anything reads it.
    */
   loadStoredDocuments(documents: readonly T[]): void {
+    // A batch read back in one piece shares the objects that were shared when written (v8's
+    // serialisation keeps references): each is interned once, not once per document.
+    const interned = new Map<object, unknown>();
     for (const doc of documents) {
       for (const field of Object.keys(doc)) {
         const value = doc[field];
-        if (value !== null && typeof value === 'object' && !(value instanceof Date)) (doc as Document)[field] = storedValue(value);
+        if (value === null || typeof value !== 'object' || value instanceof Date) continue;
+        let stored = interned.get(value);
+        if (stored === undefined) interned.set(value, (stored = storedValue(value)));
+        (doc as Document)[field] = stored;
       }
       this.store(doc, undefined);
     }
