@@ -67,7 +67,7 @@ const summary = (pastEvents: number, samples: number[], full: number): CommandLa
  * command's append is fsynced, as in service): rename on keys with 1 / 1,000 / 10,000 past events,
  * and a create in an account whose stream holds `accountPast` past reservations and releases.
  */
-export async function commandScale(options: { progress: Progress; keyEvents: readonly number[]; accountPast: number; commands: number }) {
+export async function commandScale(options: { progress: Progress; keyEvents: readonly number[]; accountPast: number; commands: number; holding: readonly number[] }) {
   const dir = mkdtempSync(join(tmpdir(), 'keyhub-command-scale-'));
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   const handler = commandHandler(store);
@@ -111,9 +111,39 @@ export async function commandScale(options: { progress: Progress; keyEvents: rea
     const renames = keys.map((key) => summary(key.past, key.samples, key.full));
     const creates = accounts.map((account) => summary(account.past, account.samples, account.full));
     for (const figure of [...renames, ...creates]) options.progress.note(`${figure.pastEvents.toLocaleString('en-US')} past events: p50 ${figure.p50Ms.toFixed(2)} ms (a whole-stream fold: ${figure.fullFoldMs.toFixed(1)} ms)`);
-    return { renames, creates };
+    const concurrent = await concurrentCreates(store, handler, options.holding, options.progress);
+    return { renames, creates, concurrent };
   } finally {
     await store.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface ConcurrentCreates {
+  /** Live keys the account held before. */
+  holding: number;
+  /** From the first create sent to the last answered, for CONCURRENT_CREATES sent at once. */
+  ms: number;
+  failed: number;
+}
+
+const CONCURRENT_CREATES = 20;
+
+/**
+ * 20 creates sent at once into one account that already holds `holding` keys (its limit raised to
+ * the maximum): they contend on the account's stream, each conflict re-reads and re-decides.
+ */
+async function concurrentCreates(store: SqliteEventStore, handler: ReturnType<typeof commandHandler>, holdings: readonly number[], progress: Progress): Promise<ConcurrentCreates[]> {
+  const figures: ConcurrentCreates[] = [];
+  const creation = new KeyCreationProcess(handler, { defaultKeyLimit: 10_000, clock: () => new Date(NOW) });
+  for (const holding of holdings) {
+    const accountId = `bench-holding-${holding}`;
+    await seedStream(store, accountStream(accountId), holding, (i): AccountEvent => ({ type: 'AccountKeySlotReserved', data: { accountId, keyId: `held-${i}`, occurredAt: NOW } }));
+    await creation.create(createCommand(randomUUID(), accountId) as never, METADATA); // the first fold of the seeded stream leaves its snapshot
+    const started = performance.now();
+    const outcomes = await Promise.allSettled(Array.from({ length: CONCURRENT_CREATES }, () => creation.create(createCommand(randomUUID(), accountId) as never, METADATA)));
+    figures.push({ holding, ms: performance.now() - started, failed: outcomes.filter((outcome) => outcome.status === 'rejected').length });
+    progress.note(`${CONCURRENT_CREATES} concurrent creates in an account holding ${holding.toLocaleString('en-US')} keys: ${figures[figures.length - 1]?.ms.toFixed(0)} ms`);
+  }
+  return figures;
 }

@@ -8,7 +8,7 @@ import { BACKWARDS, EventStoreUnavailableError, NO_STREAM, StreamNotFoundError, 
 import type { Idempotency } from './idempotency';
 import { isWrittenBy } from './idempotency';
 import type { Snapshot } from './streamSnapshots';
-import { SNAPSHOT_EVERY, isSnapshotted, readSnapshot, writeSnapshotInBackground } from './streamSnapshots';
+import { SNAPSHOT_EVERY, forgetSnapshot, isSnapshotted, readSnapshot, writeSnapshotInBackground } from './streamSnapshots';
 
 export interface HandledCommand<State, Event> {
   /** True when the request (its Idempotency-Key) had already written its events: nothing was written now. */
@@ -61,7 +61,7 @@ export interface CommandHandler {
   /** Reads a stream and folds it into state, without deciding anything. */
   aggregate<State, Event extends DomainEventShape>(
     streamName: string,
-    decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+    decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState' | 'evolveAll'>,
     idempotency?: Idempotency,
   ): Promise<AggregatedStream<State>>;
 }
@@ -81,12 +81,13 @@ export const commandHandler = (store: EventStore, auditKey: AuditKey | null = nu
 export async function aggregateStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
-  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState' | 'evolveAll'>,
   idempotency?: Idempotency,
 ): Promise<AggregatedStream<State>> {
   let snapshot = await readSnapshot<State>(store, streamName, decider.evolve);
   let folded = await foldStream(store, streamName, decider, snapshot, idempotency);
   if (!folded) {
+    if (snapshot) forgetSnapshot(store, streamName);
     snapshot = null; // not a snapshot of this stream's history: fold it all
     folded = (await foldStream(store, streamName, decider, null, idempotency)) as Folded<State>;
   }
@@ -112,7 +113,7 @@ interface Folded<State> {
 async function foldStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
-  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState' | 'evolveAll'>,
   snapshot: Snapshot<State> | null,
   idempotency?: Idempotency,
 ): Promise<Folded<State> | null> {
@@ -125,6 +126,7 @@ async function foldStream<State, Event extends DomainEventShape>(
     eventId: snapshot ? snapshot.eventId : null,
   };
   let checked = snapshot === null;
+  const events: Event[] = [];
   try {
     for await (const resolved of store.readStream(streamName, snapshot ? { fromRevision: snapshot.revision } : {})) {
       const event = resolved.event;
@@ -134,18 +136,20 @@ async function foldStream<State, Event extends DomainEventShape>(
         checked = true;
         continue;
       }
-      folded.state = decider.evolve(folded.state, toDomainEvent<Event>(event));
+      events.push(toDomainEvent<Event>(event));
       folded.revision = event.revision;
       folded.eventId = event.id;
       folded.lastLink = chainLinkOf(event) ?? null;
-      folded.read += 1;
       if (idempotency && !folded.replayed) folded.replayed = isWrittenBy(event, idempotency);
     }
   } catch (error) {
     if (!(error instanceof StreamNotFoundError)) throw error;
     if (snapshot) return null;
   }
-  return checked ? folded : null;
+  if (!checked) return null;
+  folded.state = decider.evolveAll ? decider.evolveAll(folded.state, events) : events.reduce(decider.evolve, folded.state);
+  folded.read = events.length;
+  return folded;
 }
 
 /** Whether the request `idempotency` names wrote an event at or before `revision`, looking back no further than its window. */

@@ -83,10 +83,34 @@ register<AccountState>(accountDecider.evolve, 'account', accountCodec);
 
 export const isSnapshotted = (evolve: unknown): boolean => CODECS.has(evolve);
 
+/**
+ * The latest snapshot this process read or wrote, per store and stream (the most recently used
+ * CACHED_STREAMS): a command then neither reads nor decodes it again. It is checked against the log
+ * like one read from the store; one another writer has overtaken only means a longer tail, until
+ * that tail leaves a new snapshot here.
+ */
+const CACHED_STREAMS = 1_000;
+const cached = new WeakMap<EventStore, Map<string, { format: string; snapshot: Snapshot<unknown> }>>();
+
+function remember(store: EventStore, streamName: string, format: string, snapshot: Snapshot<unknown>): void {
+  const streams = cached.get(store) ?? new Map<string, { format: string; snapshot: Snapshot<unknown> }>();
+  cached.set(store, streams);
+  streams.delete(streamName);
+  streams.set(streamName, { format, snapshot });
+  if (streams.size > CACHED_STREAMS) streams.delete(streams.keys().next().value as string);
+}
+
+/** Drops a remembered snapshot that did not check against the log. */
+export function forgetSnapshot(store: EventStore, streamName: string): void {
+  cached.get(store)?.delete(streamName);
+}
+
 /** The latest snapshot of a stream for this fold, or null when there is none that this fold can use. */
 export async function readSnapshot<State>(store: EventStore, streamName: string, evolve: unknown): Promise<Snapshot<State> | null> {
   const entry = CODECS.get(evolve);
   if (!entry) return null;
+  const known = cached.get(store)?.get(streamName);
+  if (known && known.format === entry.format) return known.snapshot as Snapshot<State>;
   try {
     for await (const resolved of store.readStream(snapshotStream(streamName), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
       const data = resolved.event?.data as Partial<SnapshotData> | undefined;
@@ -98,7 +122,9 @@ export async function readSnapshot<State>(store: EventStore, streamName: string,
       } catch {
         return null; // a snapshot that does not decode
       }
-      return { state, revision: BigInt(data.revision), eventId: data.eventId, lastLink: data.lastLink ?? null };
+      const snapshot: Snapshot<State> = { state, revision: BigInt(data.revision), eventId: data.eventId, lastLink: data.lastLink ?? null };
+      remember(store, streamName, entry.format, snapshot);
+      return snapshot;
     }
   } catch (error) {
     if (error instanceof StreamNotFoundError) return null;
@@ -137,4 +163,5 @@ export async function writeSnapshot<State>(store: EventStore, streamName: string
     state: entry.codec.encode(snapshot.state),
   };
   await store.appendToStream(snapshotStream(streamName), jsonEvent({ type: SNAPSHOT_EVENT_TYPE, data }), { expectedRevision: ANY });
+  remember(store, streamName, entry.format, snapshot);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import { aggregateStream, commandHandler } from '../../src/application/commandHandler';
@@ -96,32 +99,54 @@ describe('Stream snapshots', () => {
     );
   });
 
+  it('folds an account\'s events in one batch (evolveAll) exactly as one by one', () => {
+    fc.assert(
+      fc.property(fc.array(accountEvent, { maxLength: 40 }), fc.nat(), (events, cut) => {
+        const k = events.length === 0 ? 0 : cut % events.length;
+        const start = events.slice(0, k).reduce(accountDecider.evolve, accountDecider.initialState());
+        const before = new Map(start.slots);
+        expect(accountDecider.evolveAll?.(start, events.slice(k))).toEqual(events.reduce(accountDecider.evolve, accountDecider.initialState()));
+        expect(start.slots).toEqual(before); // the state it started from is left as it was
+      }),
+      { seed: 13, numRuns: 300 },
+    );
+  });
+
   it('ignores a snapshot that is not of the stream\'s history, of another fold version, or that does not decode, and folds the whole stream', async () => {
-    const memory = new SqliteEventStore(':memory:');
-    const events: AccountEvent[] = ['k1', 'k2', 'k3'].map((keyId, i) => ({ type: 'AccountKeySlotReserved', data: { accountId: 'acct-1', keyId, occurredAt: at(i) } }));
-    await memory.appendToStream(accountStream('acct-1'), toChainedEventData(events, METADATA, null), { expectedRevision: ANY });
-    const full = await aggregateStream(memory, accountStream('acct-1'), accountDecider);
-    expect([...full.state.slots.keys()]).toEqual(['k1', 'k2', 'k3']);
-    const [first] = await recorded(memory, accountStream('acct-1'));
-    const good = { stream: accountStream('acct-1'), revision: '0', eventId: (first as RecordedEvent).id, lastLink: null, state: { limit: 99, slots: [] } };
-    const format = await (async () => {
-      await writeSnapshot(memory, accountStream('acct-1'), accountDecider.evolve, { state: { limit: 99, slots: new Map() }, revision: 0n, eventId: (first as RecordedEvent).id, lastLink: null });
-      const [snapshot] = await recorded(memory, snapshotStream(accountStream('acct-1')));
-      return (snapshot as RecordedEvent).data['format'] as string;
-    })();
-    // The well-formed one is used (proof that the others are ignored, not just unused): its forged limit shows.
-    expect((await aggregateStream(memory, accountStream('acct-1'), accountDecider)).state.limit).toBe(99);
-    for (const bad of [
-      { ...good, format, eventId: 'another-event' },
-      { ...good, format, stream: accountStream('acct-2') },
-      { ...good, format: `${format}-older` },
-      { ...good, format, state: { limit: 'x', slots: 3 } },
-      { ...good, format, revision: '-1' },
-    ]) {
-      await memory.appendToStream(snapshotStream(accountStream('acct-1')), jsonEvent({ type: 'StreamSnapshotTaken', data: bad }), { expectedRevision: ANY });
-      expect(await aggregateStream(memory, accountStream('acct-1'), accountDecider)).toEqual(full);
+    const dir = mkdtempSync(join(tmpdir(), 'keyhub-snapshots-'));
+    // Each check opens the log afresh, as a restarted process would: nothing is remembered from the last one.
+    const opened: SqliteEventStore[] = [];
+    const fresh = () => {
+      const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+      opened.push(store);
+      return store;
+    };
+    try {
+      const events: AccountEvent[] = ['k1', 'k2', 'k3'].map((keyId, i) => ({ type: 'AccountKeySlotReserved', data: { accountId: 'acct-1', keyId, occurredAt: at(i) } }));
+      const writer = fresh();
+      await writer.appendToStream(accountStream('acct-1'), toChainedEventData(events, METADATA, null), { expectedRevision: ANY });
+      const full = await aggregateStream(writer, accountStream('acct-1'), accountDecider);
+      expect([...full.state.slots.keys()]).toEqual(['k1', 'k2', 'k3']);
+      const [first] = await recorded(writer, accountStream('acct-1'));
+      await writeSnapshot(writer, accountStream('acct-1'), accountDecider.evolve, { state: { limit: 99, slots: new Map() }, revision: 0n, eventId: (first as RecordedEvent).id, lastLink: null });
+      const [written] = await recorded(writer, snapshotStream(accountStream('acct-1')));
+      const good = (written as RecordedEvent).data as Record<string, unknown>;
+      // The well-formed one is used (proof that the others are ignored, not just unused): its forged limit shows.
+      expect((await aggregateStream(fresh(), accountStream('acct-1'), accountDecider)).state.limit).toBe(99);
+      for (const bad of [
+        { ...good, eventId: 'another-event' },
+        { ...good, stream: accountStream('acct-2') },
+        { ...good, format: `${String(good['format'])}-older` },
+        { ...good, state: { limit: 'x', slots: 3 } },
+        { ...good, revision: '-1' },
+      ]) {
+        await writer.appendToStream(snapshotStream(accountStream('acct-1')), jsonEvent({ type: 'StreamSnapshotTaken', data: bad as never }), { expectedRevision: ANY });
+        expect(await aggregateStream(fresh(), accountStream('acct-1'), accountDecider)).toEqual(full);
+      }
+    } finally {
+      await Promise.all(opened.map((store) => store.dispose()));
+      rmSync(dir, { recursive: true, force: true });
     }
-    await memory.dispose();
   });
 
   it('keeps a command\'s reads flat: renames on a key with 1,000 events read at most SNAPSHOT_EVERY events each', async () => {
