@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InProcessDatabase } from '../../src/adapters/inProcess/inProcessDatabase';
@@ -59,8 +59,10 @@ describe('Read model snapshot in DATA_DIR', () => {
     await runner.stop();
     expect(written).toBeGreaterThan(30);
 
+    writeFileSync(`${file}.tmp-99999`, 'a write cut short');
     const loaded = await loadReadModelSnapshot(store, file);
     expect('ignored' in loaded ? loaded.ignored : null).toBeNull();
+    expect(existsSync(`${file}.tmp-99999`)).toBe(false);
     await appendKeys(store, 50, 5);
     await caughtUp(store, loaded.database);
     const rebuilt = new InProcessDatabase();

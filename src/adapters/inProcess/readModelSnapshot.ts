@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
 import type { Document } from '../../ports/collection';
@@ -135,6 +136,10 @@ export type SnapshotLoad = { database: InProcessDatabase; documents: number; che
  * otherwise an empty one (and why the snapshot was ignored), to be rebuilt from the log.
  */
 export async function loadReadModelSnapshot(store: EventStore, file: string): Promise<SnapshotLoad> {
+  // A write cut short (the process killed while writing) leaves its temporary file: no process writes now.
+  for (const name of readdirSync(dirname(file), { withFileTypes: true })) {
+    if (name.isFile() && name.name.startsWith(`${basename(file)}.tmp-`)) rmSync(join(dirname(file), name.name), { force: true });
+  }
   let size: number;
   try {
     size = statSync(file).size;
