@@ -29,6 +29,8 @@ export interface StateCodec<State> {
   readonly version: number;
   encode(state: State): JSONValue;
   decode(json: JSONValue): State;
+  /** Roughly how much memory a state holds, in entries, for the in-process cache's budget. */
+  weigh(state: State): number;
 }
 
 interface SnapshotData extends JSONObject {
@@ -50,6 +52,7 @@ export interface Snapshot<State> {
 
 const jsonCodec = <State>(): StateCodec<State> => ({
   version: 1,
+  weigh: () => 1,
   encode: (state) => state as unknown as JSONValue,
   decode: (json) => {
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('not a state object');
@@ -59,6 +62,7 @@ const jsonCodec = <State>(): StateCodec<State> => ({
 
 const accountCodec: StateCodec<AccountState> = {
   version: 1,
+  weigh: (state) => 1 + state.slots.size,
   encode: (state) => ({ limit: state.limit, slots: [...state.slots].map(([keyId, at]) => [keyId, at]) }),
   decode: (json) => {
     const { limit, slots } = json as { limit: unknown; slots: unknown };
@@ -84,32 +88,44 @@ register<AccountState>(accountDecider.evolve, 'account', accountCodec);
 export const isSnapshotted = (evolve: unknown): boolean => CODECS.has(evolve);
 
 /**
- * The latest snapshot this process read or wrote, per store and stream (the most recently used
- * CACHED_STREAMS): a command then neither reads nor decodes it again. It is checked against the log
- * like one read from the store; one another writer has overtaken only means a longer tail, until
- * that tail leaves a new snapshot here.
+ * The latest snapshot this process read or wrote, per store and stream, most recently used first
+ * kept, within a budget of CACHE_WEIGHT (a key weighs 1, an account 1 + its slots, so a few large
+ * accounts cannot hold a lot of memory): a command then neither reads nor decodes it again. It is
+ * checked against the log like one read from the store; one that another writer has overtaken only
+ * means a longer tail, until that tail leaves a new snapshot here.
  */
-const CACHED_STREAMS = 1_000;
-const cached = new WeakMap<EventStore, Map<string, { format: string; snapshot: Snapshot<unknown> }>>();
+const CACHE_WEIGHT = 200_000;
+interface Remembered {
+  format: string;
+  snapshot: Snapshot<unknown>;
+  weight: number;
+}
+const cached = new WeakMap<EventStore, { streams: Map<string, Remembered>; weight: number }>();
 
-function remember(store: EventStore, streamName: string, format: string, snapshot: Snapshot<unknown>): void {
-  const streams = cached.get(store) ?? new Map<string, { format: string; snapshot: Snapshot<unknown> }>();
-  cached.set(store, streams);
-  streams.delete(streamName);
-  streams.set(streamName, { format, snapshot });
-  if (streams.size > CACHED_STREAMS) streams.delete(streams.keys().next().value as string);
+function remember(store: EventStore, streamName: string, format: string, snapshot: Snapshot<unknown>, weight: number): void {
+  const cache = cached.get(store) ?? { streams: new Map<string, Remembered>(), weight: 0 };
+  cached.set(store, cache);
+  forgetSnapshot(store, streamName);
+  if (weight > CACHE_WEIGHT) return;
+  cache.streams.set(streamName, { format, snapshot, weight });
+  cache.weight += weight;
+  while (cache.weight > CACHE_WEIGHT) forgetSnapshot(store, cache.streams.keys().next().value as string);
 }
 
 /** Drops a remembered snapshot that did not check against the log. */
 export function forgetSnapshot(store: EventStore, streamName: string): void {
-  cached.get(store)?.delete(streamName);
+  const cache = cached.get(store);
+  const known = cache?.streams.get(streamName);
+  if (!cache || !known) return;
+  cache.streams.delete(streamName);
+  cache.weight -= known.weight;
 }
 
 /** The latest snapshot of a stream for this fold, or null when there is none that this fold can use. */
 export async function readSnapshot<State>(store: EventStore, streamName: string, evolve: unknown): Promise<Snapshot<State> | null> {
   const entry = CODECS.get(evolve);
   if (!entry) return null;
-  const known = cached.get(store)?.get(streamName);
+  const known = cached.get(store)?.streams.get(streamName);
   if (known && known.format === entry.format) return known.snapshot as Snapshot<State>;
   try {
     for await (const resolved of store.readStream(snapshotStream(streamName), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
@@ -123,7 +139,7 @@ export async function readSnapshot<State>(store: EventStore, streamName: string,
         return null; // a snapshot that does not decode
       }
       const snapshot: Snapshot<State> = { state, revision: BigInt(data.revision), eventId: data.eventId, lastLink: data.lastLink ?? null };
-      remember(store, streamName, entry.format, snapshot);
+      remember(store, streamName, entry.format, snapshot, entry.codec.weigh(state));
       return snapshot;
     }
   } catch (error) {
@@ -163,5 +179,5 @@ export async function writeSnapshot<State>(store: EventStore, streamName: string
     state: entry.codec.encode(snapshot.state),
   };
   await store.appendToStream(snapshotStream(streamName), jsonEvent({ type: SNAPSHOT_EVENT_TYPE, data }), { expectedRevision: ANY });
-  remember(store, streamName, entry.format, snapshot);
+  remember(store, streamName, entry.format, snapshot, entry.codec.weigh(snapshot.state));
 }

@@ -169,6 +169,23 @@ describe('Stream snapshots', () => {
     await memory.dispose();
   });
 
+  it('remembers the latest snapshot in process (no read of its stream), except one too large for the budget', async () => {
+    const memory = new SqliteEventStore(':memory:');
+    const { store, read } = counting(memory);
+    for (const [accountId, slots] of [['small', 3], ['huge', 200_001]] as const) {
+      const stream = accountStream(accountId);
+      const events: AccountEvent[] = [{ type: 'AccountKeyLimitSet', data: { accountId, limit: 5, occurredAt: at(0) } }];
+      await memory.appendToStream(stream, toChainedEventData(events, METADATA, null), { expectedRevision: ANY });
+      const [first] = await recorded(memory, stream);
+      const state = { limit: 5, slots: new Map(Array.from({ length: slots }, (_, i) => [`k${i}`, at(0)] as [string, string])) };
+      await writeSnapshot(store, stream, accountDecider.evolve, { state, revision: 0n, eventId: (first as RecordedEvent).id, lastLink: null });
+      read.clear();
+      expect((await aggregateStream(store, stream, accountDecider)).state.slots.size).toBe(slots);
+      expect(read.get(snapshotStream(stream)) ?? 0).toBe(accountId === 'small' ? 0 : 1);
+    }
+    await memory.dispose();
+  });
+
   it('still answers a retried request as a replay when its events lie before the latest snapshot', async () => {
     const memory = new SqliteEventStore(':memory:');
     const idempotency = idempotencyOf('acct-1', 'retry-1', 'setAccountKeyLimit', { limit: 5 }, new Date());
