@@ -2,7 +2,7 @@
  * `npm run bench`: seeds the embedded default (SQLite log in a fresh DATA_DIR), starts the built
  * service and a bare node:http baseline, runs every scenario, prints a table and writes
  * bench/results/latest.json. Flags: --quick (under two minutes), --smoke (seconds, for the test),
- * --keys N, --large N, --out FILE. Load goes to 127.0.0.1 only, bounded in time and count.
+ * --keys N, --large N, --out FILE; --scale-only runs only the in-process scale rows (list pages, commands). Load goes to 127.0.0.1 only, bounded in time and count.
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,10 @@ import { inProcessVerification, rebuild } from './scenarios/inProcess';
 import type { NoisyNeighbourFigures } from './scenarios/noisyNeighbour';
 import { noisyNeighbour } from './scenarios/noisyNeighbour';
 import { BENCH_LIMITS, limitsScenario } from './scenarios/limits';
+import { listScale } from './scenarios/listScale';
+import { commandScale } from './scenarios/commandScale';
+import type { StartupFigures } from './scenarios/startupScale';
+import { startupScale } from './scenarios/startupScale';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
 import type { KeyLimitsInput } from '../src/domain/rules/limits';
@@ -31,10 +35,11 @@ import type { SeedResult } from './seed';
 import { LOAD_REQUEST, seedKeys } from './seed';
 
 const MODES = {
-  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5 },
-  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2 },
-  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5 },
+  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 200, startupKeys: 1_000_000, holding: [100, 600, 9_970] },
+  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 100, startupKeys: 100_000, holding: [100, 600, 9_970] },
+  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1, keyEvents: [1, 300], accountPast: 1_000, commands: 5, startupKeys: 1_000, holding: [100] },
 } as const;
+type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number; keyEvents: readonly number[]; accountPast: number; commands: number; startupKeys: number; holding: readonly number[] } & Record<string, unknown>;
 const SAMPLE = 10_000;
 const CONNECTIONS = 64;
 const CREATE_CLIENTS = 32;
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
       keys: { type: 'string' },
       large: { type: 'string' },
       out: { type: 'string' },
+      'scale-only': { type: 'boolean', default: false },
     },
   });
   const modeName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
@@ -72,6 +78,13 @@ async function main(): Promise<void> {
   const ownerToken = (accountId: string) => ownerTokens.get(accountId) as string;
   const rows: Row[] = [];
   progress.note(`mode ${modeName}: ${mode.keys.toLocaleString('en-US')} keys, then ${mode.large.toLocaleString('en-US')}; work dir ${workDir}`);
+
+  if (values['scale-only']) {
+    rows.push(...(await scaleRows(mode, progress)));
+    writeReport(out, modeName, mode, started, rows);
+    rmSync(workDir, { recursive: true, force: true });
+    return;
+  }
 
   try {
     // ---- Standard data set: N keys ------------------------------------------------------------
@@ -294,26 +307,88 @@ async function main(): Promise<void> {
       await baseline.stop();
     }
 
-    const order = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers', 'noisy-neighbour'];
-    rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-    const report = {
-      date: new Date().toISOString(),
-      mode: modeName,
-      keys: { standard: mode.keys, large: mode.large },
-      settings: { ...mode, connections: CONNECTIONS, createClients: CREATE_CLIENTS, revocationWorkers: REVOCATION_WORKERS },
-      machine: machine(),
-      durationSeconds: Math.round((Date.now() - started) / 1000),
-      rows,
-    };
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-    const m = report.machine;
-    console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s; load average ${m.loadAverage.join(' ')}\n`);
-    console.log(table(rows));
-    console.log(`\nwritten to ${out}`);
+    rows.push(...(await scaleRows(mode, progress)));
+    writeReport(out, modeName, mode, started, rows);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+const ROW_ORDER = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers', 'noisy-neighbour'];
+
+function writeReport(out: string, modeName: string, mode: Mode, started: number, rows: Row[]): void {
+  rows.sort((a, b) => ROW_ORDER.indexOf(a.id) - ROW_ORDER.indexOf(b.id));
+  const report = {
+    date: new Date().toISOString(),
+    mode: modeName,
+    keys: { standard: mode.keys, large: mode.large },
+    settings: { ...mode, connections: CONNECTIONS, createClients: CREATE_CLIENTS, revocationWorkers: REVOCATION_WORKERS },
+    machine: machine(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    rows,
+  };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  const m = report.machine;
+  console.log(`\nkeyhub bench (${modeName}) ${report.date}: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}; ${report.durationSeconds} s; load average ${m.loadAverage.join(' ')}\n`);
+  console.log(table(rows));
+  console.log(`\nwritten to ${out}`);
+}
+
+/** Costs that must stay flat as the data grows, measured in process (no HTTP): list pages. */
+async function scaleRows(mode: Mode, progress: Progress): Promise<Row[]> {
+  progress.announce(`list pages in the in-process read model at ${mode.listSizes.map((n) => n.toLocaleString('en-US')).join(' / ')} keys, and one account of ${mode.bigAccount.toLocaleString('en-US')} keys`);
+  const list = await listScale({ progress, sizes: mode.listSizes, bigAccount: mode.bigAccount, rounds: mode.listRounds });
+  const worst = Math.max(...list.bySize.map((figures) => figures.p99Ms));
+  return [
+    {
+      id: 'list-scale',
+      scenario: 'a list page (find + count; every filter, order, first and next page), in process',
+      target: `p99 ≤ 5 ms for an account of 50 keys at every size; ≤ 20 ms for an account of ${mode.bigAccount.toLocaleString('en-US')} keys with search`,
+      measured:
+        list.bySize.map((figures) => `${figures.totalKeys.toLocaleString('en-US')} keys: p99 ${fmt(figures.p99Ms, 2)} ms (p50 ${fmt(figures.p50Ms, 2)})`).join('; ') +
+        `; account of ${list.bigAccount.keys.toLocaleString('en-US')} keys with search: p99 ${fmt(list.bigAccount.p99Ms, 2)} ms (p50 ${fmt(list.bigAccount.p50Ms, 2)})`,
+      verdict: verdict([worst, list.bigAccount.p99Ms], worst <= 5 && list.bigAccount.p99Ms <= 20),
+      figures: { bySize: list.bySize, bigAccount: list.bigAccount },
+    },
+    commandRow(await commandScale({ progress, keyEvents: mode.keyEvents, accountPast: mode.accountPast, commands: mode.commands, holding: mode.holding })),
+    startupRow(await startupScale({ progress, keys: mode.startupKeys, tail: Math.max(100, mode.startupKeys / 100) })),
+  ];
+}
+
+function startupRow(figures: StartupFigures): Row {
+  const keys = figures.keys.toLocaleString('en-US');
+  return {
+    id: 'startup-scale',
+    scenario: `read model at start with ${keys} keys: rebuilt from the log vs loaded from its snapshot in DATA_DIR, in process`,
+    target: 'start-up with 1,000,000 keys ≤ 5 s',
+    measured:
+      `rebuild ${fmt(figures.rebuildMs / 1000, 2)} s (${figures.events.toLocaleString('en-US')} events); ` +
+      `snapshot load + catch-up of ${figures.catchUpEvents.toLocaleString('en-US')} events ${fmt(figures.loadMs / 1000, 2)} s (heap ${fmt(figures.loadedHeapMb)} MB); ` +
+      `snapshot written in the background in ${fmt(figures.snapshotWriteMs / 1000, 2)} s (${fmt(figures.snapshotMb)} MB, longest event-loop stall ${fmt(figures.writeStallMaxMs, 1)} ms)`,
+    verdict: verdict([figures.loadMs], figures.loadMs <= 5_000 && figures.keys >= 1_000_000),
+    figures: { ...figures },
+  };
+}
+
+function commandRow(figures: Awaited<ReturnType<typeof commandScale>>): Row {
+  const [fresh, ...longer] = figures.renames;
+  const [freshAccount, busyAccount] = figures.creates;
+  const renameRatio = Math.max(...longer.map((figure) => figure.p50Ms / (fresh?.p50Ms ?? NaN)));
+  const createRatio = (busyAccount?.p50Ms ?? NaN) / (freshAccount?.p50Ms ?? NaN);
+  const line = (figure: { pastEvents: number; p50Ms: number; p99Ms: number; fullFoldMs: number }) =>
+    `${figure.pastEvents.toLocaleString('en-US')} events: p50 ${fmt(figure.p50Ms, 2)} ms, p99 ${fmt(figure.p99Ms, 2)} ms (whole-stream fold ${fmt(figure.fullFoldMs, 1)} ms)`;
+  return {
+    id: 'command-scale',
+    scenario: 'command latency against stream length (snapshots), embedded log with fsync',
+    target: 'rename on a key with 1,000 / 10,000 events and create in an account with 100,000 past creates and deletes: p50 ≤ 1.5× the 1-event / fresh-account figure; 20 concurrent creates in an account holding 100 / 600 / ~10,000 keys ≤ 100 ms',
+    measured:
+      `rename on a key with ${figures.renames.map(line).join('; ')} (×${fmt(renameRatio, 2)}); ` +
+      `create in an account with ${figures.creates.map(line).join('; ')} (×${fmt(createRatio, 2)}); ` +
+      `20 concurrent creates in an account holding ${figures.concurrent.map((c) => `${c.holding.toLocaleString('en-US')} keys: ${fmt(c.ms)} ms${c.failed ? ` (${c.failed} failed)` : ''}`).join(', ')}`,
+    verdict: verdict([renameRatio, createRatio], renameRatio <= 1.5 && createRatio <= 1.5 && figures.concurrent.every((c) => c.ms <= 100 && c.failed === 0)),
+    figures: { ...figures, renameRatio, createRatio },
+  };
 }
 
 async function seed(file: string, keys: number, keepIndex: boolean, progress: Progress, limits?: KeyLimitsInput): Promise<SeedResult> {

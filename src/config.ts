@@ -50,6 +50,8 @@ const schema = z.object({
   // Live events buffered for one subscription while its client is not reading; past this it is disconnected (and can resume with its cursor).
   WS_MAX_PENDING_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   // How many log events a resuming feed may read past its cursor: the log holds every tenant's events.
+  // Embedded default: how often the in-process read model's snapshot in DATA_DIR is refreshed (it is also written at shutdown); 0: never, rebuild from the log at every start.
+  READ_MODEL_SNAPSHOT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   FEED_REPLAY_MAX_EVENTS: z.coerce.number().int().min(1000).max(100_000_000).default(100_000),
   // Keys the history's hash chain (HMAC-SHA256); keep it outside DATA_DIR and the event store. Retired keys: comma-separated, still verify older links.
   AUDIT_HMAC_KEY: z.string().min(32, 'AUDIT_HMAC_KEY must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),

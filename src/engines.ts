@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import { EventStoreDbStore } from './adapters/eventstoredb/eventStoreDbStore';
 import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
 import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
+import { READ_MODEL_SNAPSHOT_FILE, ReadModelSnapshotter, loadReadModelSnapshot } from './adapters/inProcess/readModelSnapshot';
 import { lockDataDir } from './adapters/sqlite/dataDirLock';
+import { CHECKPOINT_ID } from '../projections/registry';
+import { COLLECTIONS } from './readModel/documents';
 import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
 import type { Config } from './config';
 import type { Database } from './ports/collection';
@@ -43,12 +46,13 @@ export async function openEngines(config: Config, use: { serving: boolean } = { 
     throw error;
   }
   const store = eventStoreDb ?? (sqlite as SqliteEventStore);
+  const inProcess = mongo ? null : await inProcessReadModel(config, store, use.serving && sqlite !== null);
   return {
     store,
-    readModel: mongo ?? new InProcessDatabase(),
+    readModel: mongo ?? (inProcess?.database as InProcessDatabase),
     names: {
       eventStore: eventStoreDb?.description ?? `embedded SQLite log (${file})`,
-      readModel: mongo?.description ?? 'in-process (rebuilt from the log at start)',
+      readModel: mongo?.description ?? (inProcess?.description as string),
     },
     external: eventStoreDb !== null || mongo !== null,
     probe: async () => {
@@ -58,8 +62,30 @@ export async function openEngines(config: Config, use: { serving: boolean } = { 
     close: async () => {
       // A call hung on a server that stopped answering can keep the client's dispose waiting: bound it.
       const bounded = (closing: Promise<void> | undefined) => Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+      await inProcess?.snapshotter?.stop();
       await Promise.all([bounded(store.dispose()), bounded(mongo?.close())]);
       lock?.release();
     },
   };
+}
+
+/**
+ * The in-process read model. A serving process on the embedded log loads it from its snapshot in
+ * DATA_DIR when one checks against the log (then catches up from the log) and keeps the snapshot
+ * fresh in the background; otherwise it starts empty and is rebuilt from the log.
+ */
+async function inProcessReadModel(config: Config, store: EventStore, snapshots: boolean) {
+  if (!snapshots || config.READ_MODEL_SNAPSHOT_SECONDS === 0) return { database: new InProcessDatabase(), description: 'in-process (rebuilt from the log at start)', snapshotter: null };
+  const file = join(config.DATA_DIR, READ_MODEL_SNAPSHOT_FILE);
+  const loaded = await loadReadModelSnapshot(store, file);
+  const at = { collection: COLLECTIONS.checkpoints, id: CHECKPOINT_ID };
+  const onError = (error: unknown) => process.emitWarning(`keyhub: the read model snapshot ${file} could not be written: ${error instanceof Error ? error.message : String(error)}`);
+  const checkpoint = 'ignored' in loaded ? null : loaded.checkpoint;
+  const snapshotter = new ReadModelSnapshotter(loaded.database, store, file, at, config.READ_MODEL_SNAPSHOT_SECONDS * 1000, onError, checkpoint);
+  snapshotter.start();
+  const description =
+    'ignored' in loaded
+      ? `in-process (rebuilt from the log at start; snapshot: ${loaded.ignored})`
+      : `in-process (${loaded.documents.toLocaleString('en-US')} documents loaded from ${file} at position ${loaded.checkpoint.commit}, then caught up from the log)`;
+  return { database: loaded.database, description, snapshotter };
 }

@@ -4,9 +4,11 @@ import { DomainError } from '../domain/errors';
 import type { DomainEventShape, EventMetadata } from '../eventLog/streams';
 import { chainLinkOf, toChainedEventData, toDomainEvent } from '../eventLog/streams';
 import type { AppendExpectedRevision, AppendResult, EventData, EventStore, Position } from '../ports/eventStore';
-import { EventStoreUnavailableError, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from '../ports/eventStore';
+import { BACKWARDS, EventStoreUnavailableError, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError } from '../ports/eventStore';
 import type { Idempotency } from './idempotency';
 import { isWrittenBy } from './idempotency';
+import type { Snapshot } from './streamSnapshots';
+import { SNAPSHOT_EVERY, forgetSnapshot, isSnapshotted, readSnapshot, writeSnapshotInBackground } from './streamSnapshots';
 
 export interface HandledCommand<State, Event> {
   /** True when the request (its Idempotency-Key) had already written its events: nothing was written now. */
@@ -59,7 +61,7 @@ export interface CommandHandler {
   /** Reads a stream and folds it into state, without deciding anything. */
   aggregate<State, Event extends DomainEventShape>(
     streamName: string,
-    decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+    decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState' | 'evolveAll'>,
     idempotency?: Idempotency,
   ): Promise<AggregatedStream<State>>;
 }
@@ -70,28 +72,95 @@ export const commandHandler = (store: EventStore, auditKey: AuditKey | null = nu
   aggregate: (streamName, decider, idempotency) => aggregateStream(store, streamName, decider, idempotency),
 });
 
+/**
+ * Folds a stream: from its latest snapshot (streamSnapshots.ts) plus the events after it, so a
+ * command's cost does not grow with the stream's past; a fold that read SNAPSHOT_EVERY events or
+ * more leaves a new snapshot behind. A request with an Idempotency-Key also looks back past the
+ * snapshot, over the events of its window only.
+ */
 export async function aggregateStream<State, Event extends DomainEventShape>(
   store: EventStore,
   streamName: string,
-  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState'>,
+  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState' | 'evolveAll'>,
   idempotency?: Idempotency,
 ): Promise<AggregatedStream<State>> {
-  let state = decider.initialState();
-  let revision: bigint | null = null;
-  let lastLink: string | null = null;
-  let replayed = false;
+  let snapshot = await readSnapshot<State>(store, streamName, decider.evolve);
+  let folded = await foldStream(store, streamName, decider, snapshot, idempotency);
+  if (!folded) {
+    if (snapshot) forgetSnapshot(store, streamName);
+    snapshot = null; // not a snapshot of this stream's history: fold it all
+    folded = (await foldStream(store, streamName, decider, null, idempotency)) as Folded<State>;
+  }
+  const { read, eventId, ...aggregated } = folded;
+  if (snapshot && idempotency && !aggregated.replayed) aggregated.replayed = await writtenBefore(store, streamName, snapshot.revision, idempotency);
+  if (read >= SNAPSHOT_EVERY && aggregated.revision !== null && eventId !== null && isSnapshotted(decider.evolve)) {
+    writeSnapshotInBackground(store, streamName, decider.evolve, { state: aggregated.state, revision: aggregated.revision, eventId, lastLink: aggregated.lastLink });
+  }
+  return aggregated;
+}
+
+interface Folded<State> {
+  state: State;
+  revision: bigint | null;
+  lastLink: string | null;
+  replayed: boolean;
+  /** Events folded (past the snapshot), and the id of the last one folded. */
+  read: number;
+  eventId: string | null;
+}
+
+/** Folds the events after `snapshot` onto its state (all of them without one); null when the event at the snapshot's revision is not the one it names. */
+async function foldStream<State, Event extends DomainEventShape>(
+  store: EventStore,
+  streamName: string,
+  decider: Pick<Decider<State, unknown, Event>, 'evolve' | 'initialState' | 'evolveAll'>,
+  snapshot: Snapshot<State> | null,
+  idempotency?: Idempotency,
+): Promise<Folded<State> | null> {
+  const folded: Folded<State> = {
+    state: snapshot ? snapshot.state : decider.initialState(),
+    revision: snapshot ? snapshot.revision : null,
+    lastLink: snapshot ? snapshot.lastLink : null,
+    replayed: false,
+    read: 0,
+    eventId: snapshot ? snapshot.eventId : null,
+  };
+  let checked = snapshot === null;
+  const events: Event[] = [];
   try {
-    for await (const resolved of store.readStream(streamName)) {
-      if (!resolved.event) continue;
-      state = decider.evolve(state, toDomainEvent<Event>(resolved.event));
-      revision = resolved.event.revision;
-      lastLink = chainLinkOf(resolved.event) ?? null;
-      if (idempotency && !replayed) replayed = isWrittenBy(resolved.event, idempotency);
+    for await (const resolved of store.readStream(streamName, snapshot ? { fromRevision: snapshot.revision } : {})) {
+      const event = resolved.event;
+      if (!event) continue;
+      if (!checked) {
+        if (event.revision !== snapshot?.revision || event.id !== snapshot.eventId) return null;
+        checked = true;
+        continue;
+      }
+      events.push(toDomainEvent<Event>(event));
+      folded.revision = event.revision;
+      folded.eventId = event.id;
+      folded.lastLink = chainLinkOf(event) ?? null;
+      if (idempotency && !folded.replayed) folded.replayed = isWrittenBy(event, idempotency);
     }
   } catch (error) {
     if (!(error instanceof StreamNotFoundError)) throw error;
+    if (snapshot) return null;
   }
-  return { state, revision, lastLink, replayed };
+  if (!checked) return null;
+  folded.state = decider.evolveAll ? decider.evolveAll(folded.state, events) : events.reduce(decider.evolve, folded.state);
+  folded.read = events.length;
+  return folded;
+}
+
+/** Whether the request `idempotency` names wrote an event at or before `revision`, looking back no further than its window. */
+async function writtenBefore(store: EventStore, streamName: string, revision: bigint, idempotency: Idempotency): Promise<boolean> {
+  for await (const resolved of store.readStream(streamName, { direction: BACKWARDS, fromRevision: revision })) {
+    const event = resolved.event;
+    if (!event) continue;
+    if (event.created < idempotency.notBefore) return false;
+    if (isWrittenBy(event, idempotency)) return true;
+  }
+  return false;
 }
 
 async function handleCommand<State, Command, Event extends DomainEventShape>(

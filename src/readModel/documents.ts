@@ -108,10 +108,17 @@ export interface CheckpointDocument {
   order?: string;
 }
 
+/**
+ * Every key list query is an equality on accountId and deletedAt, then one order (listSort: the
+ * order's field, then _id): one compound index per order answers it from the account's own live
+ * keys, in order (CREATED_AT_ASC walks the createdAt index backwards). The status, region, search
+ * and unusedSince conditions are tested on the documents that index walk reaches, never on another
+ * account's. In process, the indexes' leading field (accountId) selects the account's documents.
+ */
 export const READ_MODEL_INDEXES: ReadonlyArray<{ collection: string; keys: { [field: string]: 1 | -1 } }> = [
-  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, createdAt: -1 } },
-  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, lastUsedAt: -1 } },
-  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, nameSort: 1 } },
+  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, deletedAt: 1, createdAt: -1, _id: -1 } },
+  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, deletedAt: 1, lastUsedAt: -1, _id: -1 } },
+  { collection: COLLECTIONS.apiKeys, keys: { accountId: 1, deletedAt: 1, nameSort: 1, _id: 1 } },
   // Not unique: a rotated key has an entry per live secret hash.
   { collection: COLLECTIONS.keyIndex, keys: { keyId: 1 } },
   { collection: COLLECTIONS.usage, keys: { keyId: 1, granularity: 1, start: 1 } },

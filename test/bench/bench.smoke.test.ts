@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const RUN = join(__dirname, '..', '..', 'dist', 'bench', 'run.js');
-const SCENARIOS = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'subscribers', 'noisy-neighbour'];
+const SCENARIOS = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers', 'noisy-neighbour'];
 
 /** Every number in a row's figures, by its path (`service.requestsPerSecond`); a figure that was NaN is null in the JSON. */
 function figuresOf(value: unknown, path = ''): Array<[string, unknown]> {

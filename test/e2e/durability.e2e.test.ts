@@ -46,6 +46,8 @@ describe('Restart on the same DATA_DIR', () => {
     output += first.output();
 
     second = await startKeyhubProcess({ dataDir });
+    // The read model came back from the snapshot written at shutdown, then caught up from the log.
+    expect(second.output()).toMatch(/documents loaded from \S*read-model\.snapshot at position \d+, then caught up from the log/);
     const ownerAgain = await clientFor(second.url, { sub: 'alice', account: 'acct-durable' });
     const gateway = await clientFor(second.url, { sub: 'gw', account: 'platform', roles: ['gateway'] });
 

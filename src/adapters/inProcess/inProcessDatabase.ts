@@ -1,4 +1,5 @@
 import { Query, update as applyUpdate } from 'mingo';
+import { compare as mingoCompare } from 'mingo/util';
 import type {
   AnyBulkWriteOperation,
   BulkWriteResult,
@@ -9,12 +10,13 @@ import type {
   FindCursor,
   FindOptions,
   IndexOptions,
+  Sort,
   UpdateFilter,
   UpdateResult,
 } from '../../ports/collection';
 import { DUPLICATE_KEY } from '../../ports/collection';
 import type { SimpleMatcher } from './simpleDocuments';
-import { applySimpleUpdate, compileSimpleFilter, copyValue, simpleUpsertDocument } from './simpleDocuments';
+import { applySimpleUpdate, compareSimple, compileSimpleFilter, copyValue, simpleUpsertDocument, storedValue } from './simpleDocuments';
 
 /** Raised like the driver's MongoServerError for a duplicate key. */
 export class DuplicateKeyError extends Error {
@@ -104,9 +106,13 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   find(filter: Filter, options: FindOptions = {}): FindCursor<T> {
     return {
       toArray: async () => {
-        const matches = [...this.candidates(filter)].filter(matcherOf(filter));
-        let cursor = new Query({}, {}).find<T>(matches);
-        if (options.sort) cursor = cursor.sort(options.sort);
+        const matches = this.matching(filter);
+        if (options.sort && Object.keys(options.sort).length > 0) {
+          const skip = options.skip ?? 0;
+          const ordered = options.limit ? firstInOrder(matches, options.sort, skip + options.limit) : [...matches].sort(comparatorOf(options.sort));
+          return ordered.slice(skip, options.limit ? skip + options.limit : undefined).map((doc) => this.project(doc, options));
+        }
+        let cursor = new Query({}, {}).find<T>([...matches]);
         if (options.skip) cursor = cursor.skip(options.skip);
         if (options.limit) cursor = cursor.limit(options.limit);
         return cursor.all().map((doc) => this.project(doc, options));
@@ -116,9 +122,8 @@ export class InProcessCollection<T extends Document = Document> implements Colle
 
   async countDocuments(filter: Filter = {}): Promise<number> {
     if (Object.keys(filter).length === 0) return this.documents.size;
-    const matches = matcherOf(filter);
     let count = 0;
-    for (const doc of this.candidates(filter)) if (matches(doc)) count += 1;
+    for (const _ of this.matching(filter)) count += 1;
     return count;
   }
 
@@ -147,7 +152,7 @@ export class InProcessCollection<T extends Document = Document> implements Colle
         result.upsertedCount += outcome.upsertedCount;
       } else {
         const { filter, update } = operation.updateMany;
-        for (const doc of [...this.candidates(filter)].filter(matcherOf(filter))) {
+        for (const doc of [...this.matching(filter)]) {
           const outcome = this.updateOneSync({ _id: doc['_id'] }, update, false);
           result.matchedCount += outcome.matchedCount;
           result.modifiedCount += outcome.modifiedCount;
@@ -171,6 +176,31 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     }
     this.indexes.push(index);
     return name;
+  }
+
+  /** The stored documents, for a snapshot of the read model (readModelSnapshot.ts): never to be mutated. */
+  storedDocuments(): IterableIterator<T> {
+    return this.documents.values();
+  }
+
+  /**
+   * Adds documents read back from a snapshot, as stored (their objects interned like written ones),
+   * and indexes them. For a collection being loaded, before anything reads it.
+   */
+  loadStoredDocuments(documents: readonly T[]): void {
+    // A batch read back in one piece shares the objects that were shared when written (v8's
+    // serialisation keeps references): each is interned once, not once per document.
+    const interned = new Map<object, unknown>();
+    for (const doc of documents) {
+      for (const field of Object.keys(doc)) {
+        const value = doc[field];
+        if (value === null || typeof value !== 'object' || value instanceof Date) continue;
+        let stored = interned.get(value);
+        if (stored === undefined) interned.set(value, (stored = storedValue(value)));
+        (doc as Document)[field] = stored;
+      }
+      this.store(doc, undefined);
+    }
   }
 
   /** Drops every document (indexes stay defined, as after `deleteMany({})`). */
@@ -206,18 +236,46 @@ export class InProcessCollection<T extends Document = Document> implements Colle
     return { matchedCount: 0, modifiedCount: 0, upsertedCount: 1 };
   }
 
-  /** Documents worth testing against a filter: by `_id` or an indexed field's equality when the filter has one, else all. */
+  /**
+   * Watches every document a filter is tested against (what MongoDB's explain calls documents
+   * examined): how tests prove that a query stays within an index's documents. One watcher at a time.
+   */
+  watchExamined(watcher: ((doc: T) => void) | null): void {
+    this.examined = watcher;
+  }
+
+  private examined: ((doc: T) => void) | null = null;
+
+  /** The documents matching a filter, tested only among its candidates. */
+  private *matching(filter: Filter): Iterable<T> {
+    const matches = matcherOf(filter);
+    const examined = this.examined;
+    for (const doc of this.candidates(filter)) {
+      if (examined) examined(doc);
+      if (matches(doc)) yield doc;
+    }
+  }
+
+  /**
+   * Documents worth testing against a filter: by `_id` or an indexed field's equality when the
+   * filter has one (at its top level or in a top-level `$and`, as the key list's filters put it), else all.
+   */
   private candidates(filter: Filter): Iterable<T> {
     const id = filter['_id'];
     if (isPlainValue(id)) {
+      // The projections' common filter, checked before anything is allocated.
       const doc = this.documents.get(id);
+      return doc ? [doc] : [];
+    }
+    const equalities = equalityConditions(filter);
+    if (equalities.has('_id')) {
+      const doc = this.documents.get(equalities.get('_id'));
       return doc ? [doc] : [];
     }
     for (const index of this.indexes) {
       const leading = index.fields[0] as string;
-      const value = filter[leading];
-      if (leading in filter && isPlainValue(value)) {
-        return index.byLeadingValue.get(value).map((docId) => this.documents.get(docId) as T);
+      if (equalities.has(leading)) {
+        return index.byLeadingValue.get(equalities.get(leading)).map((docId) => this.documents.get(docId) as T);
       }
     }
     return this.documents.values();
@@ -226,7 +284,10 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   private firstMatch(filter: Filter): T | undefined {
     if (isIdOnly(filter)) return this.documents.get(filter['_id']); // the projections' most common filter: no matcher needed
     const matches = matcherOf(filter);
-    for (const doc of this.candidates(filter)) if (matches(doc)) return doc;
+    for (const doc of this.candidates(filter)) {
+      this.examined?.(doc);
+      if (matches(doc)) return doc;
+    }
     return undefined;
   }
 
@@ -268,6 +329,60 @@ export class InProcessCollection<T extends Document = Document> implements Colle
   }
 }
 
+/**
+ * The `field: scalar` conditions every match must meet: the filter's top-level ones and those of
+ * its top-level `$and` (recursively). A field with two different values keeps the first: any
+ * candidate set it selects still holds every match, since the matcher tests the whole filter.
+ */
+function equalityConditions(filter: Filter, found = new Map<string, unknown>()): Map<string, unknown> {
+  for (const field of Object.keys(filter)) {
+    const value = filter[field];
+    if (field === '$and' && Array.isArray(value)) {
+      for (const branch of value) if (branch && typeof branch === 'object' && !Array.isArray(branch)) equalityConditions(branch as Filter, found);
+    } else if (!field.startsWith('$') && !field.includes('.') && isPlainValue(value) && !found.has(field)) {
+      found.set(field, value);
+    }
+  }
+  return found;
+}
+
+/** Compares documents by a sort document, as MongoDB orders them (mingo's compare where types mix). */
+function comparatorOf(sort: Sort): (a: Document, b: Document) => number {
+  const keys = Object.entries(sort);
+  return (a, b) => {
+    for (const [field, direction] of keys) {
+      const x = getPath(a, field);
+      const y = getPath(b, field);
+      const order = compareSimple(x, y) ?? mingoCompare(x, y);
+      if (order !== 0) return order < 0 ? -direction : direction;
+    }
+    return 0;
+  };
+}
+
+/**
+ * The first `count` documents in sort order, without sorting them all: a bounded sorted buffer
+ * that a document enters only when it sorts before the buffer's last (O(n log count)). Stable:
+ * among equals, the earlier document comes first, as a stable sort would put it.
+ */
+function firstInOrder<T extends Document>(documents: Iterable<T>, sort: Sort, count: number): T[] {
+  const compare = comparatorOf(sort);
+  const best: T[] = [];
+  for (const doc of documents) {
+    if (best.length === count && compare(doc, best[count - 1] as T) >= 0) continue;
+    let low = 0;
+    let high = best.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compare(doc, best[middle] as T) < 0) high = middle;
+      else low = middle + 1;
+    }
+    best.splice(low, 0, doc);
+    if (best.length > count) best.pop();
+  }
+  return best;
+}
+
 /** `{ _id: <scalar> }` and nothing else. */
 function isIdOnly(filter: Filter): boolean {
   let fields = 0;
@@ -297,6 +412,16 @@ function equalityFields(filter: Filter): Document {
 /** The in-process read model: collections that live as long as the process (rebuilt from the log at start). */
 export class InProcessDatabase implements Database {
   private readonly collections = new Map<string, InProcessCollection<Document>>();
+
+  /** The collections that exist (that something wrote or read). */
+  collectionNames(): string[] {
+    return [...this.collections.keys()];
+  }
+
+  /** The in-process collection itself, with what only this adapter offers (snapshots, examined documents). */
+  inProcessCollection<T extends Document = Document>(name: string): InProcessCollection<T> {
+    return this.collection<T>(name) as unknown as InProcessCollection<T>;
+  }
 
   collection<T extends Document = Document>(name: string): Collection<T> {
     let collection = this.collections.get(name);

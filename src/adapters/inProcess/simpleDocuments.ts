@@ -77,11 +77,47 @@ export type SimpleMatcher = (doc: Document) => boolean | undefined;
 
 const RANGE = new Set(['$lt', '$lte', '$gt', '$gte']);
 
+/** The type a range bound compares within: a range never matches a value of another type (type bracketing). */
+const rangeType = (value: unknown): 'number' | 'string' | 'date' | null =>
+  typeof value === 'number' ? 'number' : typeof value === 'string' ? 'string' : isDate(value) ? 'date' : null;
+const comparable = (value: unknown): number | string => (isDate(value) ? value.getTime() : (value as number | string));
+
+function rangeOf(field: string, bounds: Array<[string, unknown]>): SimpleMatcher | null {
+  const type = rangeType(bounds[0]?.[1]);
+  if (!type || !bounds.every(([operator, operand]) => RANGE.has(operator) && rangeType(operand) === type)) return null;
+  const compiled = bounds.map(([operator, operand]) => [operator, comparable(operand)] as const);
+  return (doc) => {
+    const value = doc[field];
+    if (value === undefined || value === null || typeof value === 'boolean') return false;
+    const valueType = rangeType(value);
+    if (valueType === null) return typeof value === 'object' && !Array.isArray(value) && !isDate(value) ? false : undefined;
+    if (valueType !== type) return false;
+    const v = comparable(value);
+    for (const [operator, bound] of compiled) {
+      const holds = operator === '$lt' ? v < bound : operator === '$lte' ? v <= bound : operator === '$gt' ? v > bound : v >= bound;
+      if (!holds) return false;
+    }
+    return true;
+  };
+}
+
+function regexOf(field: string, condition: Document): SimpleMatcher | null {
+  const keys = Object.keys(condition);
+  const options = condition['$options'] ?? '';
+  if (typeof condition['$regex'] !== 'string' || typeof options !== 'string' || !/^i?$/.test(options) || !keys.every((key) => key === '$regex' || key === '$options')) return null;
+  const pattern = new RegExp(condition['$regex'], options);
+  return (doc) => {
+    const value = doc[field];
+    if (typeof value === 'string') return pattern.test(value);
+    return value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean' || isDate(value) ? false : undefined;
+  };
+}
+
 function conditionOf(field: string, condition: unknown): SimpleMatcher | null {
   if (isScalar(condition)) {
     return (doc) => {
       const value = doc[field];
-      return value === undefined || value === null || typeof value !== 'object' ? value === condition : undefined;
+      return value === undefined || value === null || typeof value !== 'object' ? value === condition : isDate(value) ? false : undefined;
     };
   }
   if (condition === null) {
@@ -91,39 +127,77 @@ function conditionOf(field: string, condition: unknown): SimpleMatcher | null {
       return typeof value !== 'object' || isDate(value) ? false : undefined;
     };
   }
-  if (isPlainObject(condition)) {
-    const bounds = Object.entries(condition);
-    if (bounds.length === 0 || !bounds.every(([operator, operand]) => RANGE.has(operator) && typeof operand === 'number')) return null;
+  if (isDate(condition)) {
+    const instant = condition.getTime();
     return (doc) => {
       const value = doc[field];
-      // Type bracketing: a range over numbers never matches a missing field, null, a string or a boolean.
-      if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') return false;
-      if (typeof value !== 'number') return undefined;
-      return bounds.every(([operator, operand]) => {
-        const bound = operand as number;
-        return operator === '$lt' ? value < bound : operator === '$lte' ? value <= bound : operator === '$gt' ? value > bound : value >= bound;
-      });
+      if (isDate(value)) return value.getTime() === instant;
+      return value === undefined || value === null || typeof value !== 'object' ? false : undefined;
     };
+  }
+  if (isPlainObject(condition)) {
+    if ('$regex' in condition) return regexOf(field, condition);
+    const bounds = Object.entries(condition);
+    return bounds.length === 0 ? null : rangeOf(field, bounds);
   }
   return null;
 }
 
-/** Compiles a filter of top-level equality and numeric range conditions; null for any other shape. */
+/** `$and` / `$or` of compiled branches: decided when the branches decide it, undefined (mingo) otherwise. */
+function logicalOf(operator: string, branches: unknown): SimpleMatcher | null {
+  if ((operator !== '$and' && operator !== '$or') || !Array.isArray(branches) || branches.length === 0) return null;
+  const compiled: SimpleMatcher[] = [];
+  for (const branch of branches) {
+    const matcher = isPlainObject(branch) ? compileSimpleFilter(branch) : null;
+    if (!matcher) return null;
+    compiled.push(matcher);
+  }
+  const decisive = operator === '$or'; // the branch value that decides the whole
+  return (doc) => {
+    let undecided = false;
+    for (const matcher of compiled) {
+      const matched = matcher(doc);
+      if (matched === decisive) return decisive;
+      if (matched === undefined) undecided = true;
+    }
+    return undecided ? undefined : !decisive;
+  };
+}
+
+/**
+ * Compiles a filter of top-level equality (scalars, null, Dates), range (numbers, strings or Dates),
+ * `$regex` (with option i) conditions, `$and` and `$or`; null for any other shape.
+ */
 export function compileSimpleFilter(filter: Filter): SimpleMatcher | null {
   const conditions: SimpleMatcher[] = [];
   for (const field of Object.keys(filter)) {
-    if (!isTopLevelField(field)) return null;
-    const condition = conditionOf(field, filter[field]);
+    const condition = field.startsWith('$') ? logicalOf(field, filter[field]) : isTopLevelField(field) ? conditionOf(field, filter[field]) : null;
     if (!condition) return null;
     conditions.push(condition);
   }
   return (doc) => {
+    let undecided = false;
     for (const condition of conditions) {
       const matched = condition(doc);
-      if (matched !== true) return matched;
+      if (matched === false) return false;
+      if (matched === undefined) undecided = true;
     }
-    return true;
+    return undecided ? undefined : true;
   };
+}
+
+/**
+ * Orders two field values as MongoDB sorts them, where that is plain: both missing or null, or
+ * both numbers, strings or Dates. Null where types mix (mingo's compare decides those).
+ */
+export function compareSimple(a: unknown, b: unknown): number | null {
+  const aNull = a === undefined || a === null;
+  const bNull = b === undefined || b === null;
+  if (aNull || bNull) return aNull && bNull && a === b ? 0 : null;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (isDate(a) && isDate(b)) return a.getTime() - b.getTime();
+  return null;
 }
 
 /** Compares for `$max`: a number, or null when the values are not both dates or both numbers. */

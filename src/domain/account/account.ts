@@ -56,6 +56,29 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
   }
 }
 
+/** The fold of `events` onto `state`, as evolveAccount one by one gives it, copying the slots once. */
+export function evolveAccountAll(state: AccountState, events: readonly AccountEvent[]): AccountState {
+  if (events.length === 0) return state;
+  let limit = state.limit;
+  const slots = new Map(state.slots);
+  for (const event of events) {
+    switch (event.type) {
+      case 'AccountKeyLimitSet':
+        limit = event.data.limit;
+        break;
+      case 'AccountKeySlotReserved':
+        slots.set(event.data.keyId, event.data.occurredAt);
+        break;
+      case 'AccountKeySlotReleased':
+        slots.delete(event.data.keyId);
+        break;
+      default:
+        assertNever(event);
+    }
+  }
+  return { ...state, limit, slots };
+}
+
 /** Reserving an already held slot and releasing a free one are no-ops, so retries are safe. */
 export function decideAccount(command: AccountCommand, state: AccountState): AccountEvent[] {
   const { data } = command;
@@ -92,4 +115,5 @@ export const accountDecider: Decider<AccountState, AccountCommand, AccountEvent>
   decide: decideAccount,
   evolve: evolveAccount,
   initialState: initialAccountState,
+  evolveAll: evolveAccountAll,
 };
