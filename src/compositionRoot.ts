@@ -33,6 +33,7 @@ import { Lifecycle } from './lifecycle';
 import { USAGE_PATH, usageReportHandler } from './http/usageReport';
 import type { Logger } from './logger';
 import { keyIndexIn, keyLastUseIn, keyOwnersIn } from './readModel/keyLookups';
+import { loadScopeCatalog } from './scopeCatalogFile';
 import { ProjectionRunner } from '../projections/runner';
 
 const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000, 15_000];
@@ -133,6 +134,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     verifier: new KeyVerifier(keyIndex, usage, nowMs, verificationCache),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub, environment.liveFeedSubscribed), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     tokenUsage: new TokenUsageIntake(keyOwnersIn(readModel), usage, nowMs),
+    scopeCatalog: loadScopeCatalog(config.SCOPE_CATALOG_FILE),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
   return { runner, pubSub, usage, services, writeHealth };

@@ -15,6 +15,8 @@ const schema = z.object({
   // When set, a token's iss (issuer) and aud (audience) claims must name these.
   JWT_ISSUER: z.string().max(512, 'JWT_ISSUER must be at most 512 characters').optional(),
   JWT_AUDIENCE: z.string().max(512, 'JWT_AUDIENCE must be at most 512 characters').optional(),
+  // The models and services the console's scope picker offers: a JSON file { "models": [...], "services": [...] }.
+  SCOPE_CATALOG_FILE: z.string().min(1).max(4096).optional(),
   DEFAULT_REGION: z.string().refine(isRegion, 'DEFAULT_REGION must look like us-east-1').default('default'),
   KEY_LIMIT_DEFAULT: z.coerce.number().int().min(0).max(KEY_LIMIT_MAX).default(DEFAULT_KEY_LIMIT),
   // Usage (last use, counts toward limits and usage buckets) is written at most once per key per flush; on several instances each sees the others' counts about this late.

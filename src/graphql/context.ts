@@ -3,6 +3,7 @@ import type { ApiKeyQueries } from '../application/apiKeyQueries';
 import type { Caller, Principal } from '../application/caller';
 import { hasRole } from '../application/caller';
 import type { KeyVerifier } from '../application/keyVerifier';
+import type { ScopeCatalog } from '../domain/rules/scope';
 import type { LeakReportIntake } from '../application/leakReportIntake';
 import type { LiveFeeds } from '../application/liveFeedSubscriptions';
 import type { TokenUsageIntake } from '../application/tokenUsageIntake';
@@ -15,6 +16,8 @@ export interface Services {
   liveFeeds: LiveFeeds;
   leakReports: LeakReportIntake;
   tokenUsage: TokenUsageIntake;
+  /** The operator's catalog of models and services (SCOPE_CATALOG_FILE). */
+  scopeCatalog: ScopeCatalog;
 }
 
 /** A graphql-ws connection, for the feeds to end it when its client falls too far behind. */

@@ -1,5 +1,5 @@
 import { compileIpAllowlist, normaliseIpEntry, parseIpAllowlist } from '../../src/domain/rules/ipAllowlist';
-import { parseScope, scopeAllows } from '../../src/domain/rules/scope';
+import { parseScope, parseScopeCatalog, scopeAllows } from '../../src/domain/rules/scope';
 import { parseDescription } from '../../src/domain/rules/description';
 import { parseKeyName } from '../../src/domain/rules/name';
 import { checkAccess } from '../../src/domain/verification';
@@ -131,5 +131,17 @@ describe('hostile text and list input', () => {
     // 101 copies of one id: refused by their count, not de-duplicated into one entry first.
     expect(() => parseScope({ mode: 'RESTRICTED', models: Array(101).fill('qwen-max') })).toThrow(expect.objectContaining({ field: 'scope.models' }));
     expect(parseScope({ mode: 'RESTRICTED', models: ['qwen-max', 'qwen-max', 'gpt-4o*'] }).models).toEqual(['qwen-max', 'gpt-4o*']);
+  });
+});
+
+describe('scope catalog rule', () => {
+  it('should keep ids that follow the scope entry rule, de-duplicated, and name the entry that does not', () => {
+    expect(parseScopeCatalog({ models: ['qwen-max', 'qwen-max', 'openai/whisper'], services: [] })).toEqual({ models: ['qwen-max', 'openai/whisper'], services: [] });
+    expect(parseScopeCatalog({})).toEqual({ models: [], services: [] });
+    expect(() => parseScopeCatalog({ models: ['qwen-*'] })).toThrow(expect.objectContaining({ field: 'models[0]' }));
+    expect(() => parseScopeCatalog({ services: ['chat', 7] })).toThrow(expect.objectContaining({ field: 'services[1]' }));
+    expect(() => parseScopeCatalog({ models: 'qwen-max' })).toThrow(expect.objectContaining({ field: 'models' }));
+    expect(() => parseScopeCatalog([])).toThrow(expect.objectContaining({ field: 'catalog' }));
+    expect(() => parseScopeCatalog({ models: Array.from({ length: 1001 }, (_, i) => `m${i}`) })).toThrow(expect.objectContaining({ field: 'models' }));
   });
 });

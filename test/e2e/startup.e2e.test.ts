@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_JWT_SECRET, freshDataDir, startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
@@ -34,6 +34,15 @@ describe('Start-up and configuration', () => {
     const result = runMain({ JWT_SECRET: TEST_JWT_SECRET, FORWARD_AUTH_TOKEN: 'short' });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/FORWARD_AUTH_TOKEN must be at least 16 characters/);
+  });
+
+  it('refuses a scope catalog file that breaks the id rule, naming the entry', () => {
+    const file = join(freshDataDir(), 'catalog.json');
+    writeFileSync(file, JSON.stringify({ models: ['qwen-max', 'bad model'], services: ['chat'] }));
+    const result = runMain({ JWT_SECRET: TEST_JWT_SECRET, SCOPE_CATALOG_FILE: file });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/SCOPE_CATALOG_FILE .*catalog\.json is not a valid catalog at models\[1\]/);
+    expect(runMain({ JWT_SECRET: TEST_JWT_SECRET, SCOPE_CATALOG_FILE: join(freshDataDir(), 'missing.json') }).stderr).toMatch(/SCOPE_CATALOG_FILE .* cannot be read/);
   });
 
   it('refuses to start in production without JWT_SECRET', () => {

@@ -79,3 +79,32 @@ export const sameScope = (a: AccessScope, b: AccessScope): boolean =>
 
 export const sameList = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((value, index) => value === b[index]);
+
+/** The models and services a platform offers, for the console's scope picker: the same id rule as a scope's entries, no prefixes. */
+export interface ScopeCatalog {
+  readonly models: readonly string[];
+  readonly services: readonly string[];
+}
+
+export const SCOPE_CATALOG_ENTRIES_MAX = 1000;
+export const EMPTY_SCOPE_CATALOG: ScopeCatalog = Object.freeze({ models: [], services: [] });
+
+/** Validates an operator's catalog (`{ "models": [...], "services": [...] }`); the problem names the entry. */
+export function parseScopeCatalog(raw: unknown): ScopeCatalog {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badInput('catalog', 'the catalog must be a JSON object with "models" and "services" lists');
+  const listOf = (field: 'models' | 'services'): string[] => {
+    const value = (raw as Record<string, unknown>)[field] ?? [];
+    if (!Array.isArray(value)) throw badInput(field, `"${field}" must be a list of ids`);
+    if (value.length > SCOPE_CATALOG_ENTRIES_MAX) throw badInput(field, `"${field}" may list at most ${SCOPE_CATALOG_ENTRIES_MAX} ids (got ${value.length})`);
+    const ids = new Set<string>();
+    value.forEach((entry: unknown, index) => {
+      if (typeof entry !== 'string' || entry.endsWith('*') || entry.length > SCOPE_ENTRY_MAX_LENGTH || !SCOPE_ENTRY_PATTERN.test(entry)) {
+        throw badInput(`${field}[${index}]`, `${JSON.stringify(entry)} is not a model or service id (letters, digits and . _ : / @ -, at most ${SCOPE_ENTRY_MAX_LENGTH} characters)`);
+      }
+      ids.add(entry);
+    });
+    return [...ids];
+  };
+  return { models: listOf('models'), services: listOf('services') };
+}
+
