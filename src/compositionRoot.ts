@@ -24,6 +24,11 @@ import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
 import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
+import { listenForMetrics, mountMetrics } from './http/metricsRoute';
+import { operationMetricsPlugin } from './graphql/operationMetrics';
+import { measuredCache, measuredEventStore, measuredVerifier, projectionLag } from './observability/instrument';
+import { KeyhubMetrics } from './observability/metrics';
+import { KEYHUB_STREAM_PREFIXES } from './eventLog/streams';
 import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 import { keyIndexIn, keyLastUseIn } from './readModel/keyLookups';
@@ -57,6 +62,9 @@ export interface KeyhubCore {
   pubSub: KeyhubPubSub;
   usage: UsageRecorder;
   services: Services;
+  /** Operators' metrics (GET /metrics); `services.verifier` counts as path `graphql`, `authVerifier` as `auth`. */
+  metrics: KeyhubMetrics;
+  authVerifier: KeyVerifier;
 }
 
 /** What time, ids and randomness are; tests and the bench may fix them. */
@@ -70,7 +78,9 @@ const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUU
 
 /** Wires the application on the engines: used by `startKeyhub` and by the bench, so both run the same service. */
 export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, config: Config, logger: Logger, environment: Environment = REAL_ENVIRONMENT): KeyhubCore {
-  const { store, readModel } = engines;
+  const metrics = new KeyhubMetrics();
+  const store = measuredEventStore(engines.store, metrics);
+  const { readModel } = engines;
   const runner = new ProjectionRunner(store, readModel, logger);
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
@@ -80,6 +90,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
 
   const usage = new UsageRecorder(store, logger, config.USAGE_WINDOW_SECONDS * 1000);
   const keyIndex = keyIndexIn(readModel);
+  const verifier = new KeyVerifier(keyIndex, usage, Date.now, measuredCache(verificationCache, metrics));
   const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
@@ -91,17 +102,23 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
       defaultRegion: config.DEFAULT_REGION,
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
-    verifier: new KeyVerifier(keyIndex, usage, Date.now, verificationCache),
+    verifier: measuredVerifier(verifier, metrics, 'graphql'),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
-  return { runner, pubSub, usage, services };
+  metrics.watch({
+    verificationCacheEntries: () => verificationCache.size,
+    projections: [{ name: 'read-model', healthy: () => runner.healthy, lag: () => projectionLag(store, runner.checkpoint, KEYHUB_STREAM_PREFIXES, environment.clock().getTime()) }],
+  });
+  return { runner, pubSub, usage, services, metrics, authVerifier: measuredVerifier(verifier, metrics, 'auth') };
 }
 
 
 export interface Keyhub {
   http: HttpApp;
   url: string;
+  /** The metrics listener's URL when METRICS_PORT is set. */
+  metricsUrl: string | null;
   jwt: JwtAuthenticator;
   engines: Engines;
   stop(): Promise<void>;
@@ -118,7 +135,7 @@ export async function startKeyhub(
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services } = composeKeyhub(engines, config, logger);
+  const { runner, pubSub, usage, services, metrics, authVerifier } = composeKeyhub(engines, config, logger);
 
   const lifecycle = new Lifecycle(() => (runner.healthy ? null : 'the read model lost the event store or fell behind it; catching up once the engines answer'));
   const http = await createHttpApp({
@@ -136,15 +153,24 @@ export async function startKeyhub(
       maxConnections: config.WS_MAX_CONNECTIONS,
       maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
     },
-    routes: (router) =>
+    plugins: [operationMetricsPlugin(metrics)],
+    routes: (router) => {
+      // On the main port only with its token in production; METRICS_PORT serves it on a listener of its own instead.
+      if (config.METRICS_PORT === undefined && (config.METRICS_TOKEN !== undefined || config.NODE_ENV !== 'production')) mountMetrics(router, metrics, config.METRICS_TOKEN);
       mountForwardAuth(router, {
-        verifier: services.verifier,
+        verifier: authVerifier,
         isReady: () => lifecycle.serving,
         gatewayToken: config.FORWARD_AUTH_TOKEN,
         clientAddress: clientAddressOf(config.TRUST_PROXY),
         onError: (error) => logger.error({ err: error }, 'unexpected error answering forward auth'),
-      }),
+      });
+    },
   });
+  metrics.watch({ webSockets: () => http.webSocketStats() });
+  const metricsListener =
+    config.METRICS_PORT === undefined ? null : await listenForMetrics(metrics, config.METRICS_TOKEN, config.METRICS_PORT, config.HOST, (error) => logger.error({ err: error }, 'unexpected error answering /metrics'));
+  if (metricsListener) logger.info({ url: metricsListener.url }, `metrics on ${metricsListener.url}`);
+  else if (config.NODE_ENV === 'production' && config.METRICS_TOKEN === undefined) logger.warn('GET /metrics is not served: in production it needs METRICS_TOKEN, or METRICS_PORT for a listener of its own');
 
   const startedAt = Date.now();
   const stopping = new AbortController();
@@ -176,12 +202,14 @@ export async function startKeyhub(
   return {
     http,
     url,
+    metricsUrl: metricsListener?.url ?? null,
     jwt,
     engines,
     stop: async () => {
       lifecycle.stopping();
       stopping.abort();
       await http.stop();
+      if (metricsListener) await new Promise<void>((resolve) => metricsListener.server.close(() => resolve()));
       await startingUp;
       await usage.stop();
       await runner.stop();

@@ -59,6 +59,10 @@ const schema = z.object({
   FORWARD_AUTH_TOKEN: z.string().min(16, 'FORWARD_AUTH_TOKEN must be at least 16 characters').optional(),
   /** `true`: /auth answers without FORWARD_AUTH_TOKEN in production too (the network alone guards it). */
   FORWARD_AUTH_OPEN: z.enum(['true', 'false'], 'FORWARD_AUTH_OPEN must be true or false').default('false').transform((value) => value === 'true'),
+  /** When set, GET /metrics requires it (Authorization: Bearer). In production /metrics is served on the main port only with it. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** When set, /metrics is served on this port (same HOST) alone, and not on the main port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };

@@ -38,7 +38,7 @@ const bearerOf = (authorization: string | undefined): string | null => {
 };
 
 /** Compares digests, so neither the token's length nor its content leaks through timing. */
-const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
+export const tokenMatcher = (expected: string): ((presented: string | undefined) => boolean) => {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   const wanted = digest(expected);
   return (presented) => presented !== undefined && timingSafeEqual(digest(presented), wanted);
