@@ -29,6 +29,11 @@ import { operationMetricsPlugin } from './graphql/operationMetrics';
 import { measuredCache, measuredEventStore, measuredVerifier, projectionLag } from './observability/instrument';
 import { KeyhubMetrics } from './observability/metrics';
 import { KEYHUB_STREAM_PREFIXES } from './eventLog/streams';
+import { OUTBOX_SOURCE_PREFIXES, WebhookOutbox } from './application/webhooks/webhookOutbox';
+import { WebhookDeliveryLog } from './application/webhooks/webhookDeliveryLog';
+import { WebhookSender } from './application/webhooks/webhookSender';
+import { WebhookService, webhookSecrets } from './application/webhooks/webhookService';
+import { DEFAULT_RETRY_POLICY } from './domain/webhooks/notifications';
 import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 import { keyIndexIn, keyLastUseIn } from './readModel/keyLookups';
@@ -65,6 +70,8 @@ export interface KeyhubCore {
   /** Operators' metrics (GET /metrics); `services.verifier` counts as path `graphql`, `authVerifier` as `auth`. */
   metrics: KeyhubMetrics;
   authVerifier: KeyVerifier;
+  /** The webhook outbox (fed from the log), the deliveries' state and the sender: started once the engines answer. */
+  webhooks: { outbox: WebhookOutbox; deliveries: WebhookDeliveryLog; sender: WebhookSender; start(): void; stop(): Promise<void> };
 }
 
 /** What time, ids and randomness are; tests and the bench may fix them. */
@@ -92,6 +99,25 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   const keyIndex = keyIndexIn(readModel);
   const verifier = new KeyVerifier(keyIndex, usage, Date.now, measuredCache(verificationCache, metrics));
   const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
+  const production = config.NODE_ENV === 'production';
+  // JWT_SECRET is set here by startKeyhub (the development secret when unset); a bare composition signs with a fixed development key.
+  const signingSecretOf = webhookSecrets(config.WEBHOOK_SIGNING_KEY, config.JWT_SECRET ?? 'keyhub development webhooks');
+  const deliveries = new WebhookDeliveryLog(store, logger);
+  const outbox = new WebhookOutbox(store, logger, environment.clock);
+  const webhookService = new WebhookService(commandHandler(store, keyring.current), deliveries, signingSecretOf, { clock: environment.clock, newId: environment.newId, production });
+  const sender = new WebhookSender(
+    store,
+    deliveries,
+    signingSecretOf,
+    { retry: { ...DEFAULT_RETRY_POLICY, retryForMs: config.WEBHOOK_RETRY_FOR_SECONDS * 1000 }, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxInFlight: 16, production, pollMs: 1000 },
+    { clock: environment.clock, random: Math.random },
+    logger,
+    {
+      onResult: (status) => metrics.webhookDeliveries.inc({ result: status === 'PENDING' ? 'retry' : status.toLowerCase() }),
+      onFailed: (webhookId) => webhookService.disable(webhookId, 'deliveries failed for the whole retry window'),
+    },
+  );
+  deliveries.onChange(() => sender.kick());
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
     commands: new ApiKeyCommands({
@@ -104,13 +130,24 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     }),
     verifier: measuredVerifier(verifier, metrics, 'graphql'),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
+    webhooks: webhookService,
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
   metrics.watch({
     verificationCacheEntries: () => verificationCache.size,
-    projections: [{ name: 'read-model', healthy: () => runner.healthy, lag: () => projectionLag(store, runner.checkpoint, KEYHUB_STREAM_PREFIXES, environment.clock().getTime()) }],
+    projections: [
+      { name: 'read-model', healthy: () => runner.healthy, lag: () => projectionLag(store, runner.checkpoint, KEYHUB_STREAM_PREFIXES, environment.clock().getTime()) },
+      { name: 'webhook-outbox', healthy: () => outbox.healthy, lag: () => projectionLag(store, outbox.position, OUTBOX_SOURCE_PREFIXES, environment.clock().getTime()) },
+    ],
   });
-  return { runner, pubSub, usage, services, metrics, authVerifier: measuredVerifier(verifier, metrics, 'auth') };
+  const webhooks = {
+    outbox,
+    deliveries,
+    sender,
+    start: () => (outbox.start(), deliveries.start(), sender.start()),
+    stop: async () => (await sender.stop(), await outbox.stop(), await deliveries.stop()),
+  };
+  return { runner, pubSub, usage, services, metrics, authVerifier: measuredVerifier(verifier, metrics, 'auth'), webhooks };
 }
 
 
@@ -135,7 +172,7 @@ export async function startKeyhub(
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services, metrics, authVerifier } = composeKeyhub(engines, config, logger);
+  const { runner, pubSub, usage, services, metrics, authVerifier, webhooks } = composeKeyhub(engines, { ...config, JWT_SECRET: jwtSecret }, logger);
 
   const lifecycle = new Lifecycle(() => (runner.healthy ? null : 'the read model lost the event store or fell behind it; catching up once the engines answer'));
   const http = await createHttpApp({
@@ -180,6 +217,7 @@ export async function startKeyhub(
     const connected = await retryWithBackoff(async () => (await engines.probe(), await runner.start()), logger, stopping.signal, lifecycle);
     if (!connected) return;
     usage.start();
+    webhooks.start();
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([runner.caughtUp, aborted]);
     if (!stopping.signal.aborted) lifecycle.ready();
@@ -212,6 +250,7 @@ export async function startKeyhub(
       if (metricsListener) await new Promise<void>((resolve) => metricsListener.server.close(() => resolve()));
       await startingUp;
       await usage.stop();
+      await webhooks.stop();
       await runner.stop();
       await engines.close();
     },

@@ -5,6 +5,7 @@ import { hasRole } from '../application/caller';
 import type { KeyVerifier } from '../application/keyVerifier';
 import type { LeakReportIntake } from '../application/leakReportIntake';
 import type { LiveFeeds } from '../application/liveFeedSubscriptions';
+import type { WebhookService } from '../application/webhooks/webhookService';
 import { DomainError } from '../domain/errors';
 
 export interface Services {
@@ -13,6 +14,7 @@ export interface Services {
   verifier: KeyVerifier;
   liveFeeds: LiveFeeds;
   leakReports: LeakReportIntake;
+  webhooks: WebhookService;
 }
 
 /** A graphql-ws connection, for the feeds to end it when its client falls too far behind. */
