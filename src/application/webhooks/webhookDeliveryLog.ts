@@ -5,6 +5,7 @@ import type { AllStreamSubscription, EventStore, JSONObject, RecordedEvent } fro
 import { START, streamNameFilter } from '../../ports/eventStore';
 import type { DeliveriesScheduled } from './webhookOutbox';
 import { WEBHOOK_OUTBOX_STREAM } from './webhookOutbox';
+import { firstRegistration } from './firstRegistration';
 
 export const WEBHOOK_ATTEMPTS_PREFIX = 'webhookAttempts-';
 export const webhookAttemptsStream = (webhookId: string): string => `${WEBHOOK_ATTEMPTS_PREFIX}${webhookId}`;
@@ -109,8 +110,11 @@ export class WebhookDeliveryLog {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        this.subscription = this.store.subscribeToAll({ fromPosition: START, filter: streamNameFilter({ prefixes: [WEBHOOK_REGISTRY_STREAM, WEBHOOK_OUTBOX_STREAM, WEBHOOK_ATTEMPTS_PREFIX] }) });
+        // Nothing webhook-related precedes the first registration: start there (folded here, as a subscription starts after it).
+        const { first, after } = await firstRegistration(this.store);
         this.reset();
+        if (first) this.fold(first);
+        this.subscription = this.store.subscribeToAll({ fromPosition: after ?? START, filter: streamNameFilter({ prefixes: [WEBHOOK_REGISTRY_STREAM, WEBHOOK_OUTBOX_STREAM, WEBHOOK_ATTEMPTS_PREFIX] }) });
         for await (const resolved of this.subscription) {
           if (this.stopped) return;
           if (resolved.event) this.fold(resolved.event);

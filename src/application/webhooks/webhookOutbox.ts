@@ -4,6 +4,7 @@ import { WEBHOOK_REGISTRY_EVENT_TYPES, WEBHOOK_REGISTRY_STREAM, webhookRegistryD
 import type { WebhookEventKind } from '../../domain/webhooks/notifications';
 import { deliveryBody, deliveryIdOf, notificationOf } from '../../domain/webhooks/notifications';
 import { STREAM_PREFIX } from '../../eventLog/streams';
+import { firstRegistration } from './firstRegistration';
 import type { Logger } from '../../logger';
 import type { AllStreamSubscription, EventStore, JSONObject, Position, RecordedEvent } from '../../ports/eventStore';
 import { BACKWARDS, END, NO_STREAM, START, StreamNotFoundError, WrongExpectedVersionError, comparePositions, jsonEvent, streamNameFilter } from '../../ports/eventStore';
@@ -58,9 +59,9 @@ export class WebhookOutbox {
     private readonly clock: () => Date,
   ) {}
 
-  /** The source position up to which deliveries are scheduled (for the lag metric). */
+  /** The last source position processed (for the lag metric). */
   get position(): Position | null {
-    return this.checkpoint;
+    return this.lastSeen;
   }
 
   start(): void {
@@ -78,7 +79,7 @@ export class WebhookOutbox {
       try {
         await this.resume();
         this.healthy = true;
-        this.subscription = this.store.subscribeToAll({ fromPosition: this.checkpoint ?? START, filter: streamNameFilter({ prefixes: OUTBOX_SOURCE_PREFIXES }) });
+        this.subscription = this.store.subscribeToAll({ fromPosition: this.lastSeen ?? START, filter: streamNameFilter({ prefixes: OUTBOX_SOURCE_PREFIXES }) });
         for await (const resolved of this.subscription) {
           if (this.stopped) return;
           if (resolved.event) await this.consume(resolved.event);
@@ -97,18 +98,18 @@ export class WebhookOutbox {
     }
   }
 
-  /** Reads the checkpoint (the outbox's last append) and folds the registry up to it. */
+  /** Reads the checkpoint (the outbox's last append) and folds the registry up to it; without one, starts at the first registration. */
   private async resume(): Promise<void> {
     const last = await this.lastAppend();
     this.revision = last?.revision ?? null;
     this.checkpoint = last ? positionOf(last.data.upTo) : null;
-    this.lastSeen = this.checkpoint;
+    this.lastSeen = this.checkpoint ?? (await firstRegistration(this.store)).after;
     this.sinceAppend = 0;
     let registry = webhookRegistryDecider.initialState();
     try {
       for await (const resolved of this.store.readStream(WEBHOOK_REGISTRY_STREAM)) {
         const event = resolved.event;
-        if (!event || (this.checkpoint !== null && comparePositions(event.position, this.checkpoint) > 0)) break;
+        if (!event || (this.lastSeen !== null && comparePositions(event.position, this.lastSeen) > 0)) break;
         registry = webhookRegistryDecider.evolve(registry, { type: event.type, data: event.data } as WebhookRegistryEvent);
       }
     } catch (error) {
