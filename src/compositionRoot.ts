@@ -32,6 +32,7 @@ import { KEYHUB_STREAM_PREFIXES } from './eventLog/streams';
 import { OUTBOX_SOURCE_PREFIXES, WebhookOutbox } from './application/webhooks/webhookOutbox';
 import { WebhookDeliveryLog } from './application/webhooks/webhookDeliveryLog';
 import { WebhookSender } from './application/webhooks/webhookSender';
+import { TimedNotices } from './application/webhooks/timedNotices';
 import { WebhookService, webhookSecrets } from './application/webhooks/webhookService';
 import { DEFAULT_RETRY_POLICY } from './domain/webhooks/notifications';
 import { Lifecycle } from './lifecycle';
@@ -71,7 +72,7 @@ export interface KeyhubCore {
   metrics: KeyhubMetrics;
   authVerifier: KeyVerifier;
   /** The webhook outbox (fed from the log), the deliveries' state and the sender: started once the engines answer. */
-  webhooks: { outbox: WebhookOutbox; deliveries: WebhookDeliveryLog; sender: WebhookSender; start(): void; stop(): Promise<void> };
+  webhooks: { outbox: WebhookOutbox; deliveries: WebhookDeliveryLog; sender: WebhookSender; notices: TimedNotices; start(): void; stop(): Promise<void> };
 }
 
 /** What time, ids and randomness are; tests and the bench may fix them. */
@@ -118,6 +119,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     },
   );
   deliveries.onChange(() => sender.kick());
+  const notices = new TimedNotices(store, readModel, (kind) => deliveries.accountsWanting(kind), environment.clock, logger);
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
     commands: new ApiKeyCommands({
@@ -144,8 +146,9 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     outbox,
     deliveries,
     sender,
-    start: () => (outbox.start(), deliveries.start(), sender.start()),
-    stop: async () => (await sender.stop(), await outbox.stop(), await deliveries.stop()),
+    notices,
+    start: () => (outbox.start(), deliveries.start(), sender.start(), notices.start()),
+    stop: async () => (await notices.stop(), await sender.stop(), await outbox.stop(), await deliveries.stop()),
   };
   return { runner, pubSub, usage, services, metrics, authVerifier: measuredVerifier(verifier, metrics, 'auth'), webhooks };
 }

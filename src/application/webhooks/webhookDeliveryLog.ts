@@ -82,6 +82,11 @@ export class WebhookDeliveryLog {
     return this.registry.get(webhookId);
   }
 
+  /** Accounts with an enabled webhook that wants `kind` (the timed notices scan only these). */
+  accountsWanting(kind: string): Set<string> {
+    return new Set([...this.registry.values()].filter((webhook) => webhook.enabled && webhook.events.includes(kind)).map((webhook) => webhook.accountId));
+  }
+
   /** Deliveries that are PENDING and due at `nowMs`, oldest first. */
   due(nowMs: number): DeliveryState[] {
     return [...this.deliveries.values()].filter((delivery) => delivery.status === 'PENDING' && delivery.nextAttemptAtMs <= nowMs);

@@ -5,13 +5,14 @@ import type { WebhookEventKind } from '../../domain/webhooks/notifications';
 import { deliveryBody, deliveryIdOf, notificationOf } from '../../domain/webhooks/notifications';
 import { STREAM_PREFIX } from '../../eventLog/streams';
 import { firstRegistration } from './firstRegistration';
+import { KEY_NOTICE_PREFIX } from './timedNotices';
 import type { Logger } from '../../logger';
 import type { AllStreamSubscription, EventStore, JSONObject, Position, RecordedEvent } from '../../ports/eventStore';
 import { BACKWARDS, END, NO_STREAM, START, StreamNotFoundError, WrongExpectedVersionError, comparePositions, jsonEvent, streamNameFilter } from '../../ports/eventStore';
 
 export const WEBHOOK_OUTBOX_STREAM = 'webhookOutbox';
-/** What the outbox reads: key events (what is notified) and the registry (who is notified), in log order. */
-export const OUTBOX_SOURCE_PREFIXES = [STREAM_PREFIX.apiKey, WEBHOOK_REGISTRY_STREAM];
+/** What the outbox reads: key events and timed notices (what is notified) and the registry (who is notified), in log order. */
+export const OUTBOX_SOURCE_PREFIXES = [STREAM_PREFIX.apiKey, KEY_NOTICE_PREFIX, WEBHOOK_REGISTRY_STREAM];
 /** Source events without deliveries are not recorded one by one: the checkpoint moves at least this often. */
 const ADVANCE_EVERY = 1000;
 const RETRY_DELAYS_MS = [100, 500, 1000, 5000];

@@ -17,7 +17,7 @@ type LoggedEvent = { readonly type: string; readonly data: { readonly [field: st
 
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
-/** The notification a logged event stands for, or null: a key reported leaked, disabled, deleted or rotated. */
+/** The notification a logged event stands for, or null: a key reported leaked, disabled, deleted or rotated; a timed notice (timedNotices.ts). */
 export function notificationOf(event: LoggedEvent): Notification | null {
   const accountId = text(event.data['accountId']);
   const keyId = text(event.data['keyId']);
@@ -33,6 +33,10 @@ export function notificationOf(event: LoggedEvent): Notification | null {
       return notice('KEY_DELETED');
     case 'ApiKeyRotated':
       return notice('KEY_ROTATED', { maskedKey: text(event.data['maskedKey']), previousSecretValidUntil: text(event.data['graceUntil']) });
+    case 'KeyExpiringNoticed':
+      return notice('KEY_EXPIRING', { expiresAt: text(event.data['expiresAt']) });
+    case 'KeyUnusedNoticed':
+      return notice('KEY_UNUSED', { lastUsedAt: text(event.data['lastUsedAt']), unusedDays: typeof event.data['unusedDays'] === 'number' ? event.data['unusedDays'] : null });
     default:
       return null;
   }
