@@ -37,7 +37,7 @@ describe('Timed notices (KEY_EXPIRING, KEY_UNUSED), on a clock the test moves', 
     return webhook;
   };
 
-  it('tells the account a key expires within expiryWarningDays, once, however many instances scan', async () => {
+  it('tells the account a key expires within expiryWarningDays, once, however many instances scan and send', async () => {
     await first.services.commands.setAccountPolicy(caller, caller.accountId, { expiryWarningDays: 7 });
     const webhook = await watching(['KEY_EXPIRING']);
     const { apiKey } = await first.services.commands.create(caller, { name: 'expires in ten days', acceptTerms: true, expiresAt: new Date(clock.nowMs + 10 * DAY_MS) });
@@ -54,6 +54,10 @@ describe('Timed notices (KEY_EXPIRING, KEY_UNUSED), on a clock the test moves', 
 
     await until(async () => (await first.services.webhooks.history(caller, webhook.id, 20))[0]?.status === 'DELIVERED');
     expect(await first.services.webhooks.history(caller, webhook.id, 20)).toHaveLength(1);
+    // Both instances send deliveries; a claim on the attempts stream lets only one send this one.
+    await until(async () => (await second!.services.webhooks.history(caller, webhook.id, 20))[0]?.status === 'DELIVERED');
+    await Promise.all([first.webhooks.sender.tick(), second.webhooks.sender.tick()]);
+    expect(receiver.received).toHaveLength(1);
     expect(JSON.parse(receiver.received[0]!.body)).toEqual({
       type: 'KEY_EXPIRING',
       timestamp: new Date(clock.nowMs).toISOString(),

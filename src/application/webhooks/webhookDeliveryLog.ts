@@ -26,6 +26,13 @@ export interface DeliveryAttempted extends JSONObject {
   occurredAt: string;
 }
 
+/** An instance takes attempt `attempt` of a delivery until `claimedUntil`: appended at the attempts stream's revision it read, so one instance wins. */
+export interface DeliveryClaimed extends JSONObject {
+  deliveryId: string;
+  attempt: number;
+  claimedUntil: string;
+}
+
 export interface DeliveryState {
   readonly id: string;
   readonly webhookId: string;
@@ -38,6 +45,8 @@ export interface DeliveryState {
   lastStatusCode: number | null;
   deliveredAt: string | null;
   nextAttemptAtMs: number;
+  /** While an instance's claim on the next attempt holds, no other sends it. */
+  claimedUntilMs: number;
 }
 
 /** Deliveries kept per webhook for `webhookDeliveries`, newest last; finished ones beyond this are forgotten first. */
@@ -45,7 +54,7 @@ const HISTORY_PER_WEBHOOK = 500;
 
 /**
  * Every webhook delivery and its state, folded from the log (the registry, the outbox's schedules,
- * the attempts), from the start at each boot: what the sender sends from and `webhookDeliveries`
+ * the claims and attempts), from the first registration at each boot: what the sender sends from and `webhookDeliveries`
  * answers from. Attempts this instance makes are applied at once as well; the same attempt coming
  * back through the subscription is ignored (attempt numbers only grow).
  */
@@ -53,6 +62,8 @@ export class WebhookDeliveryLog {
   private registry: WebhookRegistryState = webhookRegistryDecider.initialState();
   private readonly deliveries = new Map<string, DeliveryState>();
   private readonly byWebhook = new Map<string, DeliveryState[]>();
+  /** Each webhook's attempts stream revision, as far as this instance has seen: claims are appended at it. */
+  private readonly attemptsRevision = new Map<string, bigint>();
   private subscription: AllStreamSubscription | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -89,7 +100,7 @@ export class WebhookDeliveryLog {
 
   /** Deliveries that are PENDING and due at `nowMs`, oldest first. */
   due(nowMs: number): DeliveryState[] {
-    return [...this.deliveries.values()].filter((delivery) => delivery.status === 'PENDING' && delivery.nextAttemptAtMs <= nowMs);
+    return [...this.deliveries.values()].filter((delivery) => delivery.status === 'PENDING' && delivery.nextAttemptAtMs <= nowMs && delivery.claimedUntilMs <= nowMs);
   }
 
   /** A webhook's deliveries, newest first. */
@@ -101,10 +112,28 @@ export class WebhookDeliveryLog {
     return this.deliveries.get(deliveryId);
   }
 
+  revisionOf(webhookId: string): bigint | null {
+    return this.attemptsRevision.get(webhookId) ?? null;
+  }
+
+  /** Notes an append to a webhook's attempts stream (this instance's, or one read from the log). */
+  appended(webhookId: string, revision: bigint): void {
+    const known = this.attemptsRevision.get(webhookId);
+    if (known === undefined || revision > known) this.attemptsRevision.set(webhookId, revision);
+  }
+
+  /** Applies a claim on a delivery's next attempt. */
+  claimed(claim: DeliveryClaimed): void {
+    const delivery = this.deliveries.get(claim.deliveryId);
+    if (!delivery || claim.attempt <= delivery.attempts) return;
+    delivery.claimedUntilMs = Date.parse(claim.claimedUntil);
+  }
+
   /** Applies an attempt's result (this instance's, or one read from the log). */
   attempted(result: DeliveryAttempted): void {
     const delivery = this.deliveries.get(result.deliveryId);
     if (!delivery || result.attempt <= delivery.attempts) return;
+    delivery.claimedUntilMs = 0;
     delivery.attempts = result.attempt;
     delivery.status = result.status;
     delivery.lastStatusCode = result.statusCode;
@@ -139,6 +168,7 @@ export class WebhookDeliveryLog {
     this.registry = webhookRegistryDecider.initialState();
     this.deliveries.clear();
     this.byWebhook.clear();
+    this.attemptsRevision.clear();
   }
 
   private fold(event: RecordedEvent): void {
@@ -146,8 +176,10 @@ export class WebhookDeliveryLog {
       this.registry = webhookRegistryDecider.evolve(this.registry, { type: event.type, data: event.data } as WebhookRegistryEvent);
     } else if (event.streamId === WEBHOOK_OUTBOX_STREAM && event.type === 'WebhookDeliveriesScheduled') {
       for (const scheduled of (event.data as DeliveriesScheduled).deliveries) this.schedule(scheduled);
-    } else if (event.type === 'WebhookDeliveryAttempted') {
-      this.attempted(event.data as DeliveryAttempted);
+    } else if (event.streamId.startsWith(WEBHOOK_ATTEMPTS_PREFIX)) {
+      this.appended(event.streamId.slice(WEBHOOK_ATTEMPTS_PREFIX.length), event.revision);
+      if (event.type === 'WebhookDeliveryClaimed') this.claimed(event.data as DeliveryClaimed);
+      if (event.type === 'WebhookDeliveryAttempted') this.attempted(event.data as DeliveryAttempted);
     }
     for (const listener of this.listeners) listener();
   }
@@ -166,6 +198,7 @@ export class WebhookDeliveryLog {
       lastStatusCode: null,
       deliveredAt: null,
       nextAttemptAtMs: Date.parse(scheduled.scheduledAt),
+      claimedUntilMs: 0,
     };
     this.deliveries.set(delivery.id, delivery);
     const list = this.byWebhook.get(delivery.webhookId) ?? [];

@@ -9,8 +9,8 @@ import { nextAttemptAt } from '../../domain/webhooks/notifications';
 import { isPublicAddress } from '../../domain/webhooks/webhookUrl';
 import type { Logger } from '../../logger';
 import type { EventStore } from '../../ports/eventStore';
-import { ANY, jsonEvent } from '../../ports/eventStore';
-import type { DeliveryAttempted, DeliveryState, WebhookDeliveryLog } from './webhookDeliveryLog';
+import { ANY, NO_STREAM, WrongExpectedVersionError, jsonEvent } from '../../ports/eventStore';
+import type { DeliveryAttempted, DeliveryClaimed, DeliveryState, WebhookDeliveryLog } from './webhookDeliveryLog';
 import { webhookAttemptsStream } from './webhookDeliveryLog';
 
 export interface SenderOptions {
@@ -27,6 +27,9 @@ export interface SenderOptions {
 
 /** The signing secret of a webhook, derived (not stored): see webhookSecrets.ts. */
 export type SigningSecretOf = (webhookId: string) => string;
+
+/** A claim outlives the attempt's deadline by this much (the result's append, clock differences). */
+const CLAIM_MARGIN_MS = 5000;
 
 export type AttemptResult = { statusCode: number } | { error: string };
 
@@ -154,14 +157,37 @@ export class WebhookSender {
     await Promise.all(started);
   }
 
+  /**
+   * Takes the attempt for this instance: a claim appended to the webhook's attempts stream at the
+   * revision this instance has seen. Another instance's claim or result in between makes it fail:
+   * that instance sends (or this one's view is behind, and catches up first). A claim lapses after
+   * the attempt's deadline, so an instance that stopped mid-attempt does not hold the delivery.
+   */
+  private async claim(delivery: DeliveryState, attempt: number, metadata: { [field: string]: string | number }): Promise<boolean> {
+    const claim: DeliveryClaimed = { deliveryId: delivery.id, attempt, claimedUntil: new Date(this.environment.clock().getTime() + this.options.timeoutMs + CLAIM_MARGIN_MS).toISOString() };
+    try {
+      const appended = await this.store.appendToStream(webhookAttemptsStream(delivery.webhookId), [jsonEvent({ type: 'WebhookDeliveryClaimed', data: claim, metadata })], {
+        expectedRevision: this.log.revisionOf(delivery.webhookId) ?? NO_STREAM,
+      });
+      this.log.appended(delivery.webhookId, appended.nextExpectedRevision);
+      this.log.claimed(claim);
+      return true;
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) return false;
+      throw error;
+    }
+  }
+
   private async attempt(delivery: DeliveryState): Promise<void> {
     const webhook = this.log.webhook(delivery.webhookId);
     if (!webhook || !webhook.enabled) return; // deleted or disabled: nothing more is sent to it
+    const attempt = delivery.attempts + 1;
+    const metadata = { actor: 'keyhub:webhook-sender', correlationId: delivery.id, causationId: delivery.id, schemaVersion: 1 };
+    if (!(await this.claim(delivery, attempt, metadata))) return;
     const sentAt = this.environment.clock();
     const signature = new Webhook(this.secretOf(webhook.id)).sign(delivery.id, sentAt, delivery.body);
     const headers = { 'webhook-id': delivery.id, 'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)), 'webhook-signature': signature };
     const result = await post(webhook.url, delivery.body, headers, { timeoutMs: this.options.timeoutMs, production: this.options.production });
-    const attempt = delivery.attempts + 1;
     const nowMs = this.environment.clock().getTime();
     const ok = 'statusCode' in result && result.statusCode >= 200 && result.statusCode < 300;
     const next = ok ? null : nextAttemptAt(this.options.retry, attempt, Date.parse(delivery.createdAt), nowMs, this.environment.random);
@@ -175,8 +201,8 @@ export class WebhookSender {
       nextAttemptAt: next === null ? null : new Date(next).toISOString(),
       occurredAt: new Date(nowMs).toISOString(),
     };
-    const metadata = { actor: 'keyhub:webhook-sender', correlationId: delivery.id, causationId: delivery.id, schemaVersion: 1 };
-    await this.store.appendToStream(webhookAttemptsStream(webhook.id), [jsonEvent({ type: 'WebhookDeliveryAttempted', data: recorded, metadata })], { expectedRevision: ANY });
+    const appended = await this.store.appendToStream(webhookAttemptsStream(webhook.id), [jsonEvent({ type: 'WebhookDeliveryAttempted', data: recorded, metadata })], { expectedRevision: ANY });
+    this.log.appended(webhook.id, appended.nextExpectedRevision);
     this.log.attempted(recorded);
     this.hooks.onResult?.(recorded.status);
     if (recorded.status === 'FAILED') await this.hooks.onFailed?.(webhook.id);
