@@ -69,6 +69,9 @@ describe('Webhook deliveries to a real receiver on 127.0.0.1', () => {
     await core.webhooks.sender.tick();
     expect(target.received).toHaveLength(3);
     expect(new Set(target.received.map((request) => request.headers['webhook-id'])).size).toBe(1);
+    const metrics = await core.metrics.text();
+    expect(metrics).toContain('keyhub_webhook_delivery_attempts_total{result="retry"} 2');
+    expect(metrics).toContain('keyhub_webhook_delivery_attempts_total{result="delivered"} 1');
   });
 
   it('gives up after the retry window: FAILED, and the webhook is disabled', async () => {
