@@ -29,6 +29,17 @@ import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
 import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
+import { listenForMetrics, mountMetrics } from './http/metricsRoute';
+import { operationMetricsPlugin } from './graphql/operationMetrics';
+import { measuredCache, measuredEventStore, measuredVerifier, projectionLag } from './observability/instrument';
+import { KeyhubMetrics } from './observability/metrics';
+import { KEYHUB_STREAM_PREFIXES } from './eventLog/streams';
+import { OUTBOX_SOURCE_PREFIXES, WebhookOutbox } from './application/webhooks/webhookOutbox';
+import { WebhookDeliveryLog } from './application/webhooks/webhookDeliveryLog';
+import { WebhookSender } from './application/webhooks/webhookSender';
+import { TimedNotices } from './application/webhooks/timedNotices';
+import { WebhookService, webhookSecrets } from './application/webhooks/webhookService';
+import { DEFAULT_RETRY_POLICY } from './domain/webhooks/notifications';
 import { Lifecycle } from './lifecycle';
 import { USAGE_PATH, usageReportHandler } from './http/usageReport';
 import type { Logger } from './logger';
@@ -82,6 +93,11 @@ export interface KeyhubCore {
   usage: UsageRecorder;
   services: Services;
   writeHealth: EventStoreWriteHealth;
+  /** Operators' metrics (GET /metrics); `services.verifier` counts as path `graphql`, `authVerifier` as `auth`. */
+  metrics: KeyhubMetrics;
+  authVerifier: KeyVerifier;
+  /** The webhook outbox (fed from the log), the deliveries' state and the sender: started once the engines answer. */
+  webhooks: { outbox: WebhookOutbox; deliveries: WebhookDeliveryLog; sender: WebhookSender; notices: TimedNotices; start(): void; stop(): Promise<void> };
 }
 
 /** What time, ids and randomness are; tests and the bench may fix them. */
@@ -99,10 +115,11 @@ const REAL_ENVIRONMENT: Environment = { clock: () => new Date(), newId: randomUU
 
 /** Wires the application on the engines: used by `startKeyhub` and by the bench, so both run the same service. */
 export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, config: Config, logger: Logger, environment: Environment = REAL_ENVIRONMENT): KeyhubCore {
+  const metrics = new KeyhubMetrics();
   const { readModel } = engines;
   const nowMs = () => environment.clock().getTime();
   const writeHealth = new EventStoreWriteHealth(logger, environment.clock);
-  const store = writeHealth.observe(engines.store);
+  const store = writeHealth.observe(measuredEventStore(engines.store, metrics));
   const runner = new ProjectionRunner(store, readModel, logger, { waitForTimeoutMs: environment.readYourWritesTimeoutMs ?? 5000 });
   const pubSub = createKeyhubPubSub();
   runner.onApplied((events) => publishApplied(events, pubSubSink(pubSub)));
@@ -114,7 +131,28 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
   // Other instances' flushed counts join this one's (its own are recognised by instance id).
   runner.onApplied((events) => usage.applied(events));
   const keyIndex = keyIndexIn(readModel);
+  const verifier = new KeyVerifier(keyIndex, usage, nowMs, measuredCache(verificationCache, metrics));
   const keyring = auditKeyring(config.AUDIT_HMAC_KEY, config.AUDIT_HMAC_RETIRED_KEYS, { requireKeyed: config.AUDIT_HMAC_REQUIRED });
+  const production = config.NODE_ENV === 'production';
+  // JWT_SECRET is set here by startKeyhub (the development secret when unset); a bare composition signs with a fixed development key.
+  const signingSecretOf = webhookSecrets(config.WEBHOOK_SIGNING_KEY, config.JWT_SECRET ?? 'keyhub development webhooks');
+  const deliveries = new WebhookDeliveryLog(store, logger);
+  const outbox = new WebhookOutbox(store, logger, environment.clock);
+  const webhookService = new WebhookService(commandHandler(store, keyring.current), deliveries, signingSecretOf, { clock: environment.clock, newId: environment.newId, production });
+  const sender = new WebhookSender(
+    store,
+    deliveries,
+    signingSecretOf,
+    { retry: { ...DEFAULT_RETRY_POLICY, retryForMs: config.WEBHOOK_RETRY_FOR_SECONDS * 1000 }, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxInFlight: 16, production, pollMs: 1000 },
+    { clock: environment.clock, random: Math.random },
+    logger,
+    {
+      onResult: (status) => metrics.webhookDeliveries.inc({ result: status === 'PENDING' ? 'retry' : status.toLowerCase() }),
+      onFailed: (webhookId) => webhookService.disable(webhookId, 'deliveries failed for the whole retry window'),
+    },
+  );
+  deliveries.onChange(() => sender.kick());
+  const notices = new TimedNotices(store, readModel, (kind) => deliveries.accountsWanting(kind), environment.clock, logger);
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),
     commands: new ApiKeyCommands({
@@ -131,19 +169,37 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
       defaultRegion: config.DEFAULT_REGION,
       defaultKeyLimit: config.KEY_LIMIT_DEFAULT,
     }),
-    verifier: new KeyVerifier(keyIndex, usage, nowMs, verificationCache),
+    verifier: measuredVerifier(verifier, metrics, 'graphql'),
     liveFeeds: new LiveFeeds(store, pubSubLiveSource(pubSub, environment.liveFeedSubscribed), config.WS_MAX_PENDING_EVENTS, config.FEED_REPLAY_MAX_EVENTS),
     tokenUsage: new TokenUsageIntake(keyOwnersIn(readModel), usage, nowMs),
     scopeCatalog: loadScopeCatalog(config.SCOPE_CATALOG_FILE),
+    webhooks: webhookService,
     leakReports: new LeakReportIntake(new LeakReportLimiter({ perAddressPerMinute: config.LEAK_REPORTS_PER_MINUTE, totalPerMinute: config.LEAK_REPORTS_PER_MINUTE_TOTAL }), logger),
   };
-  return { runner, pubSub, usage, services, writeHealth };
+  metrics.watch({
+    verificationCacheEntries: () => verificationCache.size,
+    projections: [
+      { name: 'read-model', healthy: () => runner.healthy, lag: () => projectionLag(store, runner.checkpoint, KEYHUB_STREAM_PREFIXES, environment.clock().getTime()) },
+      { name: 'webhook-outbox', healthy: () => outbox.healthy, lag: () => projectionLag(store, outbox.position, OUTBOX_SOURCE_PREFIXES, environment.clock().getTime()) },
+    ],
+  });
+  const webhooks = {
+    outbox,
+    deliveries,
+    sender,
+    notices,
+    start: () => (outbox.start(), deliveries.start(), sender.start(), notices.start()),
+    stop: async () => (await notices.stop(), await sender.stop(), await outbox.stop(), await deliveries.stop()),
+  };
+  return { runner, pubSub, usage, services, writeHealth, metrics, authVerifier: measuredVerifier(verifier, metrics, 'auth'), webhooks };
 }
 
 
 export interface Keyhub {
   http: HttpApp;
   url: string;
+  /** The metrics listener's URL when METRICS_PORT is set. */
+  metricsUrl: string | null;
   jwt: JwtAuthenticator;
   /** True when this start generated the development JWT secret (no JWT_SECRET, a DATA_DIR without one): the first start. */
   developmentSecretGenerated: boolean;
@@ -167,7 +223,7 @@ export async function startKeyhub(
   const jwt = new JwtAuthenticator(jwtSecret, Date.now, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const engines = await open(config);
 
-  const { runner, pubSub, usage, services, writeHealth } = composeKeyhub(engines, config, logger, environment);
+  const { runner, pubSub, usage, services, writeHealth, metrics, authVerifier, webhooks } = composeKeyhub(engines, { ...config, JWT_SECRET: jwtSecret }, logger, environment);
 
   const lifecycle = new Lifecycle(() => runner.problem?.message ?? null);
   const http = await createHttpApp({
@@ -186,9 +242,12 @@ export async function startKeyhub(
       maxConnections: config.WS_MAX_CONNECTIONS,
       maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
     },
+    plugins: [operationMetricsPlugin(metrics)],
     routes: (router) => {
+      // On the main port only with its token in production; METRICS_PORT serves it on a listener of its own instead.
+      if (config.METRICS_PORT === undefined && (config.METRICS_TOKEN !== undefined || config.NODE_ENV !== 'production')) mountMetrics(router, metrics, config.METRICS_TOKEN);
       mountForwardAuth(router, {
-        verifier: services.verifier,
+        verifier: authVerifier,
         isReady: () => lifecycle.serving,
         gatewayToken: config.FORWARD_AUTH_TOKEN,
         clientAddress: clientAddressOf(config.TRUST_PROXY),
@@ -203,6 +262,11 @@ export async function startKeyhub(
       router.route({ path: USAGE_PATH, methods: ['POST'] }, reportUsage);
     },
   });
+  metrics.watch({ webSockets: () => http.webSocketStats() });
+  const metricsListener =
+    config.METRICS_PORT === undefined ? null : await listenForMetrics(metrics, config.METRICS_TOKEN, config.METRICS_PORT, config.HOST, (error) => logger.error({ err: error }, 'unexpected error answering /metrics'));
+  if (metricsListener) logger.info({ url: metricsListener.url }, `metrics on ${metricsListener.url}`);
+  else if (config.NODE_ENV === 'production' && config.METRICS_TOKEN === undefined) logger.warn('GET /metrics is not served: in production it needs METRICS_TOKEN, or METRICS_PORT for a listener of its own');
 
   const startedAt = Date.now();
   const stopping = new AbortController();
@@ -226,6 +290,7 @@ export async function startKeyhub(
     if (!connected) return;
     usage.start();
     retention = startUsageRetention(engines.readModel, usageRetentionOf(config), logger);
+    webhooks.start();
     const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([runner.caughtUpOrStopped, aborted]); // stopped at an undecodable event: listen, and let /readyz say why
     if (!stopping.signal.aborted) lifecycle.ready();
@@ -248,6 +313,7 @@ export async function startKeyhub(
   return {
     http,
     url,
+    metricsUrl: metricsListener?.url ?? null,
     jwt,
     developmentSecretGenerated: development?.generated ?? false,
     engines,
@@ -257,8 +323,10 @@ export async function startKeyhub(
       stopping.abort();
       if (retention) clearInterval(retention);
       await http.stop();
+      if (metricsListener) await new Promise<void>((resolve) => metricsListener.server.close(() => resolve()));
       await startingUp;
       await usage.stop();
+      await webhooks.stop();
       await runner.stop();
       await engines.close();
     },

@@ -70,6 +70,16 @@ const schema = z.object({
   FORWARD_AUTH_OPEN: z.enum(['true', 'false'], 'FORWARD_AUTH_OPEN must be true or false').default('false').transform((value) => value === 'true'),
   /** `true` (or `npm start -- --print-token`): print a development token at start, not only on the first start. Without JWT_SECRET only. */
   KEYHUB_PRINT_DEV_TOKEN: z.enum(['true', 'false'], 'KEYHUB_PRINT_DEV_TOKEN must be true or false').default('false').transform((value) => value === 'true'),
+  /** When set, GET /metrics requires it (Authorization: Bearer). In production /metrics is served on the main port only with it. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** When set, /metrics is served on this port (same HOST) alone, and not on the main port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Webhook signing secrets are derived from it (HMAC-SHA256 of the webhook id); unset: derived from JWT_SECRET. */
+  WEBHOOK_SIGNING_KEY: z.string().min(32, 'WEBHOOK_SIGNING_KEY must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  /** One delivery attempt's deadline. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** How long a delivery is retried before it is FAILED (and its webhook disabled). */
+  WEBHOOK_RETRY_FOR_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'HOST'> & { HOST: string };

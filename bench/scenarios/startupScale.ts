@@ -71,7 +71,8 @@ export async function startupScale(options: { progress: Progress; keys: number; 
     if ('ignored' in loaded) throw new Error(`the bench's snapshot was ignored: ${loaded.ignored}`);
     await catchUp(store, loaded.database);
     const loadMs = performance.now() - started;
-    const loadedHeapMb = (process.memoryUsage().heapUsed - heapBefore) / 1048576;
+    // The heap's growth over the load; a collection during it can make a small model's figure negative, which means ~0.
+    const loadedHeapMb = Math.max(0, (process.memoryUsage().heapUsed - heapBefore) / 1048576);
     options.progress.note(`snapshot loaded and ${tail.events.toLocaleString('en-US')} events caught up in ${(loadMs / 1000).toFixed(2)} s`);
     return {
       keys: options.keys,

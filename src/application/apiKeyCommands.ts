@@ -1,4 +1,6 @@
+import type { AccountCommand } from '../domain/account/account';
 import { accountDecider } from '../domain/account/account';
+import type { AccountPolicy } from '../domain/account/policy';
 import type { ApiKeyCommand, CreateApiKey } from '../domain/apiKey/commands';
 import { apiKeyDecider } from '../domain/apiKey/decider';
 import type { KeyStatus } from '../domain/apiKey/events';
@@ -52,8 +54,10 @@ export interface NewApiKey {
 // Without an expectedVersion, a concurrent change of the key is decided again on fresh state.
 const KEY_RETRIES = 25;
 
+type SetAccountPolicy = Extract<AccountCommand, { type: 'SetAccountPolicy' }>;
+
 /** What identifies a request for its Idempotency-Key: its arguments, not the clock or a new secret. */
-const withoutClock = ({ now: _now, ...request }: { now: Instant } & Record<string, unknown>) => request;
+const withoutClock = ({ now: _now, maxKeyLifetimeDays: _policy, ...request }: { now: Instant } & Record<string, unknown>) => request;
 
 /** A keyed create or rotate retried after it succeeded: its secret was shown once and cannot be shown again. */
 const alreadyIssued = (keyId: string, what: 'created' | 'rotated'): DomainError =>
@@ -136,14 +140,20 @@ export class ApiKeyCommands {
   /** Gives the key a new secret, returned here once. The old one keeps verifying until the grace period ends (at once for 0). */
   async rotate(caller: Caller, id: string, gracePeriodSeconds: number, expectedVersion?: number | null): Promise<{ apiKey: ApiKeyView; secret: string; previousSecretValidUntil: Date }> {
     const secret = this.newSecret();
-    const command: ApiKeyCommand = { type: 'RotateApiKey', data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret) } };
+    const command = async (handler: CommandHandler): Promise<ApiKeyCommand> => ({
+      type: 'RotateApiKey',
+      data: { ...this.target(caller, id, expectedVersion), gracePeriodSeconds, fingerprint: fingerprintOf(secret), maxKeyLifetimeDays: await this.maxKeyLifetimeDays(handler, caller.accountId) },
+    });
     const apiKey = await this.change(caller, command, { id, gracePeriodSeconds, expectedVersion: expectedVersion ?? null }, () => alreadyIssued(id, 'rotated'));
     return { apiKey, secret, previousSecretValidUntil: new Date(apiKey.updatedAt.getTime() + gracePeriodSeconds * 1000) };
   }
 
   /** Sets, moves (to a future instant) or, with null, clears the key's expiry. */
   updateExpiry(caller: Caller, id: string, expiresAt: Date | null | undefined, expectedVersion?: number | null): Promise<ApiKeyView> {
-    return this.change(caller, { type: 'UpdateExpiry', data: { ...this.target(caller, id, expectedVersion), expiresAt: expiresAt ? toInstant(expiresAt) : null } });
+    return this.change(caller, async (handler) => ({
+      type: 'UpdateExpiry',
+      data: { ...this.target(caller, id, expectedVersion), expiresAt: expiresAt ? toInstant(expiresAt) : null, maxKeyLifetimeDays: await this.maxKeyLifetimeDays(handler, caller.accountId) },
+    }));
   }
 
   /** Sets the key's request and token limits (null: none of that kind); the very next verification enforces them. */
@@ -185,13 +195,20 @@ export class ApiKeyCommands {
     await this.deps.settled((handler) => handler.handle(accountStream(accountId), accountDecider, command, { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES }));
   }
 
+  /** Replaces an account's policy (a setting left out is no rule) and answers it as it now stands. */
+  async setAccountPolicy(caller: Caller, accountId: string, policy: SetAccountPolicy['data']['policy']): Promise<AccountPolicy> {
+    const command: SetAccountPolicy = { type: 'SetAccountPolicy', data: { accountId, policy, now: toInstant(this.deps.clock()) } };
+    const { state } = await this.deps.settled((handler) => handler.handle(accountStream(accountId), accountDecider, command, { metadata: this.metadata(caller), retriesOnConflict: ACCOUNT_RETRIES }));
+    return state.policy;
+  }
+
   /**
    * Runs a change and answers the key as it now stands. A keyed request that already ran changes
    * nothing and answers the same way, unless `onReplay` says it cannot (a rotation's secret).
    */
-  private change(caller: Caller, command: ApiKeyCommand, request?: unknown, onReplay?: () => DomainError): Promise<ApiKeyView> {
+  private change(caller: Caller, command: ApiKeyCommand | ((handler: CommandHandler) => Promise<ApiKeyCommand>), request?: unknown, onReplay?: () => DomainError): Promise<ApiKeyView> {
     return this.deps.settled(async (handler) => {
-      const { state, replayed } = await this.run(handler, caller, command, request);
+      const { state, replayed } = await this.run(handler, caller, typeof command === 'function' ? await command(handler) : command, request);
       if (replayed && onReplay) throw onReplay();
       if (state.status !== 'ACTIVE') throw notFound();
       return viewFromSnapshot(state.key, await this.deps.keyLastUse.lastUsedAt(state.key.id));
@@ -206,6 +223,11 @@ export class ApiKeyCommands {
       // With an expectedVersion a concurrent change is the caller's CONFLICT; without one, decide again on fresh state.
       retriesOnConflict: command.data.expectedVersion == null ? KEY_RETRIES : 0,
     });
+  }
+
+  /** The account policy's maximum key lifetime, read from the account's stream (null: no rule). */
+  private async maxKeyLifetimeDays(handler: CommandHandler, accountId: string): Promise<number | null> {
+    return (await handler.aggregate(accountStream(accountId), accountDecider)).state.policy.maxKeyLifetimeDays;
   }
 
   private keyCreation(handler: CommandHandler): KeyCreationProcess {

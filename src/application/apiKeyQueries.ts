@@ -1,3 +1,7 @@
+import { accountDecider } from '../domain/account/account';
+import type { AccountPolicy } from '../domain/account/policy';
+import { accountStream } from '../eventLog/streams';
+import { aggregateStream } from './commandHandler';
 import type { ApiKeyEvent } from '../domain/apiKey/events';
 import type { AuditKeyring } from '../domain/audit/hashChain';
 import { UNKEYED } from '../domain/audit/hashChain';
@@ -27,6 +31,11 @@ import { viewFromDocument, viewFromSnapshot } from './views';
 
 export const PAGE_SIZE_MAX = 100;
 
+/** An account's policy, from its stream (the write side's own state: what key commands are checked against). */
+export async function accountPolicyIn(store: EventStore, accountId: string): Promise<AccountPolicy> {
+  return (await aggregateStream(store, accountStream(accountId), accountDecider)).state.policy;
+}
+
 export interface ApiKeyPage {
   nodes: ApiKeyView[];
   totalCount: number;
@@ -45,6 +54,10 @@ export class ApiKeyQueries {
     private readonly auditKeyring: AuditKeyring = UNKEYED,
   ) {
     this.lastUse = keyLastUseIn(readModel);
+  }
+
+  accountPolicy(accountId: string): Promise<AccountPolicy> {
+    return accountPolicyIn(this.store, accountId);
   }
 
   async list(caller: Caller, filter: ApiKeyListFilter | null | undefined, order: ApiKeyOrder, first: number, after?: string | null): Promise<ApiKeyPage> {

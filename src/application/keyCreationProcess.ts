@@ -1,5 +1,7 @@
 import type { AccountCommand } from '../domain/account/account';
 import { accountDecider } from '../domain/account/account';
+import type { AccountPolicy } from '../domain/account/policy';
+import { newKeyExpiry } from '../domain/account/policy';
 import type { CreateApiKey } from '../domain/apiKey/commands';
 import { apiKeyDecider } from '../domain/apiKey/decider';
 import type { ApiKeyEvent } from '../domain/apiKey/events';
@@ -30,7 +32,9 @@ export interface KeyCreationPolicy {
  * revision serialises concurrent creates), the key's own stream holds the key.
  *
  * 1. Decide the creation alone first: bad input must not take a slot.
- * 2. Reserve a slot in the account's stream. At the limit, reclaim stale slots (below) and try once more.
+ * 2. Reserve a slot in the account's stream, where the requested expiry is checked against the
+ *    account's policy. At the limit, reclaim stale slots (below) and try once more. The policy's
+ *    default lifetime then gives an expiry to a key requested without one.
  * 3. Create the key in its stream through the command handler (a stream that already exists is
  *    decide's CONFLICT).
  * 4. If step 3 fails, release the slot step 2 took (compensation, best effort: a crash here is
@@ -50,9 +54,11 @@ export class KeyCreationProcess {
   async create(command: CreateApiKey, metadata: EventMetadata): Promise<HandledCommand<ApiKeyState, ApiKeyEvent>> {
     const { keyId, accountId, now } = command.data;
     apiKeyDecider.decide(command, apiKeyDecider.initialState());
-    const reserved = await this.reserveSlot(accountId, keyId, now, metadata);
+    const { reserved, policy } = await this.reserveSlot(accountId, keyId, now, command.data.expiresAt ?? null, metadata);
     try {
-      return await this.handler.handle(apiKeyStream(keyId), apiKeyDecider, command, { metadata, retriesOnConflict: 0 });
+      const expiresAt = newKeyExpiry(policy, command.data.expiresAt ?? null, now);
+      const underPolicy: CreateApiKey = { ...command, data: { ...command.data, expiresAt } };
+      return await this.handler.handle(apiKeyStream(keyId), apiKeyDecider, underPolicy, { metadata, retriesOnConflict: 0 });
     } catch (error) {
       // Only a slot this creation took (one the id already held belongs to the key that has it), and only when
       // the key is known not to be written: one that may exist keeps its slot (reclaimed later if it does not).
@@ -66,9 +72,12 @@ export class KeyCreationProcess {
     return (await this.account({ type: 'ReleaseKeySlot', data: { accountId, keyId, now: this.now() } }, metadata)).position;
   }
 
-  /** True when this wrote the reservation, false when the id held its slot already. */
-  private async reserveSlot(accountId: string, keyId: string, now: string, metadata: EventMetadata): Promise<boolean> {
-    const reserve = async () => (await this.account({ type: 'ReserveKeySlot', data: { accountId, keyId, now, defaultLimit: this.policy.defaultKeyLimit } }, metadata)).position !== null;
+  /** `reserved`: true when this wrote the reservation, false when the id held its slot already; with the account's policy as it stood. */
+  private async reserveSlot(accountId: string, keyId: string, now: string, expiresAt: string | null, metadata: EventMetadata): Promise<{ reserved: boolean; policy: AccountPolicy }> {
+    const reserve = async () => {
+      const handled = await this.account({ type: 'ReserveKeySlot', data: { accountId, keyId, now, defaultLimit: this.policy.defaultKeyLimit, expiresAt } }, metadata);
+      return { reserved: handled.position !== null, policy: handled.state.policy };
+    };
     try {
       return await reserve();
     } catch (error) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AccountState } from '../domain/account/account';
+import type { AccountPolicy } from '../domain/account/policy';
 import { accountDecider } from '../domain/account/account';
 import { apiKeyDecider } from '../domain/apiKey/decider';
 import type { ApiKeyState } from '../domain/apiKey/state';
@@ -60,19 +61,30 @@ const jsonCodec = <State>(): StateCodec<State> => ({
   },
 });
 
+const POLICY_SETTINGS = ['maxKeyLifetimeDays', 'defaultKeyLifetimeDays', 'expiryWarningDays', 'unusedAfterDays'] as const;
+
 const accountCodec: StateCodec<AccountState> = {
-  version: 1,
+  version: 2, // 2: the account policy
   weigh: (state) => 1 + state.slots.size,
-  encode: (state) => ({ limit: state.limit, slots: [...state.slots].map(([keyId, at]) => [keyId, at]) }),
+  encode: (state) => ({ limit: state.limit, slots: [...state.slots].map(([keyId, at]) => [keyId, at]), policy: { ...state.policy } }),
   decode: (json) => {
-    const { limit, slots } = json as { limit: unknown; slots: unknown };
+    const { limit, slots, policy } = json as { limit: unknown; slots: unknown; policy: unknown };
     if ((limit !== null && typeof limit !== 'number') || !Array.isArray(slots)) throw new Error('not an account state');
+    if (policy === null || typeof policy !== 'object') throw new Error('not an account policy');
+    const settings = policy as Record<string, unknown>;
+    if (!POLICY_SETTINGS.every((setting) => settings[setting] === null || typeof settings[setting] === 'number')) throw new Error('not an account policy');
     const map = new Map<string, string>();
     for (const slot of slots) {
       if (!Array.isArray(slot) || typeof slot[0] !== 'string' || typeof slot[1] !== 'string') throw new Error('not a key slot');
       map.set(slot[0], slot[1]);
     }
-    return { limit, slots: map };
+    const decoded: AccountPolicy = {
+      maxKeyLifetimeDays: settings['maxKeyLifetimeDays'] as number | null,
+      defaultKeyLifetimeDays: settings['defaultKeyLifetimeDays'] as number | null,
+      expiryWarningDays: settings['expiryWarningDays'] as number | null,
+      unusedAfterDays: settings['unusedAfterDays'] as number | null,
+    };
+    return { limit, slots: map, policy: decoded };
   },
 };
 

@@ -7,6 +7,7 @@ import type { ScopeCatalog } from '../domain/rules/scope';
 import type { LeakReportIntake } from '../application/leakReportIntake';
 import type { LiveFeeds } from '../application/liveFeedSubscriptions';
 import type { TokenUsageIntake } from '../application/tokenUsageIntake';
+import type { WebhookService } from '../application/webhooks/webhookService';
 import { DomainError } from '../domain/errors';
 
 export interface Services {
@@ -18,6 +19,7 @@ export interface Services {
   tokenUsage: TokenUsageIntake;
   /** The operator's catalog of models and services (SCOPE_CATALOG_FILE). */
   scopeCatalog: ScopeCatalog;
+  webhooks: WebhookService;
 }
 
 /** A graphql-ws connection, for the feeds to end it when its client falls too far behind. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -47,6 +48,8 @@ export interface HttpDependencies {
   webSocket?: { keepAliveMs: number; maxSubscriptions: number; maxConnections: number; maxConnectionsPerAddress: number };
   /** The built console served at / (default: dist/console). */
   consoleDir?: string;
+  /** More Apollo plugins (operations' metrics). */
+  plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
 export interface HttpApp {
@@ -54,6 +57,8 @@ export interface HttpApp {
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting, drains HTTP requests and WebSocket connections. */
   stop(): Promise<void>;
+  /** Open graphql-ws connections and their active operations, for the metrics. */
+  webSocketStats(): { connections: number; subscriptions: number };
 }
 
 /**
@@ -94,6 +99,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket protocol error from a client; connection closed'));
     });
   });
+  const liveSockets = new Set<{ subscriptions: Record<string, unknown> }>();
   const wsCleanup = useServer<{ authorization?: unknown }, { caller?: Principal }>(
     {
       schema,
@@ -106,6 +112,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
           return false; // closes with 4403 Forbidden
         }
         closeWhenTokenExpires(ctx.extra.socket, ctx.extra.caller.expiresAtMs);
+        liveSockets.add(ctx);
+        ctx.extra.socket.once('close', () => liveSockets.delete(ctx));
         return true;
       },
       // The same limits as over HTTP (Apollo's parse options, validation rules and cost plugin below), before anything runs.
@@ -159,6 +167,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       logUnexpectedErrors(logger),
       operationCostPlugin(),
       ...(accountRequests ? [accountRequestLimitPlugin(accountRequests)] : []),
+      ...(deps.plugins ?? []),
       { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ],
   });
@@ -218,6 +227,11 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     stop: async () => {
       await apollo.stop();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+    webSocketStats: () => {
+      let subscriptions = 0;
+      for (const socket of liveSockets) subscriptions += Object.keys(socket.subscriptions).length;
+      return { connections: wsServer.clients.size, subscriptions };
     },
   };
 }

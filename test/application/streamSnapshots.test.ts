@@ -1,3 +1,4 @@
+import { NO_POLICY } from '../../src/domain/account/policy';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,15 @@ const accountEvent: fc.Arbitrary<AccountEvent> = fc.oneof(
   fc.record({ limit: fc.integer({ min: 0, max: 10_000 }), occurredAt: instant }).map((d) => ({ type: 'AccountKeyLimitSet', data: { accountId: 'acct-1', ...d } }) as AccountEvent),
   fc.record({ keyId: fc.constantFrom('k1', 'k2', 'k3', 'k4'), occurredAt: instant }).map((d) => ({ type: 'AccountKeySlotReserved', data: { accountId: 'acct-1', ...d } }) as AccountEvent),
   fc.record({ keyId: fc.constantFrom('k1', 'k2', 'k3', 'k4'), occurredAt: instant }).map((d) => ({ type: 'AccountKeySlotReleased', data: { accountId: 'acct-1', ...d } }) as AccountEvent),
+  fc
+    .record({
+      maxKeyLifetimeDays: fc.option(fc.integer({ min: 1, max: 3650 })),
+      defaultKeyLifetimeDays: fc.option(fc.integer({ min: 1, max: 3650 })),
+      expiryWarningDays: fc.option(fc.integer({ min: 1, max: 365 })),
+      unusedAfterDays: fc.option(fc.integer({ min: 1, max: 3650 })),
+      occurredAt: instant,
+    })
+    .map((d) => ({ type: 'AccountPolicySet', data: { accountId: 'acct-1', ...d } }) as AccountEvent),
 );
 
 /** A store that counts the events read from each stream: proves what a fold did not read. */
@@ -128,7 +138,7 @@ describe('Stream snapshots', () => {
       const full = await aggregateStream(writer, accountStream('acct-1'), accountDecider);
       expect([...full.state.slots.keys()]).toEqual(['k1', 'k2', 'k3']);
       const [first] = await recorded(writer, accountStream('acct-1'));
-      await writeSnapshot(writer, accountStream('acct-1'), accountDecider.evolve, { state: { limit: 99, slots: new Map() }, revision: 0n, eventId: (first as RecordedEvent).id, lastLink: null });
+      await writeSnapshot(writer, accountStream('acct-1'), accountDecider.evolve, { state: { limit: 99, slots: new Map(), policy: NO_POLICY }, revision: 0n, eventId: (first as RecordedEvent).id, lastLink: null });
       const [written] = await recorded(writer, snapshotStream(accountStream('acct-1')));
       const good = (written as RecordedEvent).data as Record<string, unknown>;
       // The well-formed one is used (proof that the others are ignored, not just unused): its forged limit shows.
@@ -177,7 +187,7 @@ describe('Stream snapshots', () => {
       const events: AccountEvent[] = [{ type: 'AccountKeyLimitSet', data: { accountId, limit: 5, occurredAt: at(0) } }];
       await memory.appendToStream(stream, toChainedEventData(events, METADATA, null), { expectedRevision: ANY });
       const [first] = await recorded(memory, stream);
-      const state = { limit: 5, slots: new Map(Array.from({ length: slots }, (_, i) => [`k${i}`, at(0)] as [string, string])) };
+      const state = { limit: 5, policy: NO_POLICY, slots: new Map(Array.from({ length: slots }, (_, i) => [`k${i}`, at(0)] as [string, string])) };
       await writeSnapshot(store, stream, accountDecider.evolve, { state, revision: 0n, eventId: (first as RecordedEvent).id, lastLink: null });
       read.clear();
       expect((await aggregateStream(store, stream, accountDecider)).state.slots.size).toBe(slots);

@@ -2,6 +2,8 @@ import type { Decider } from '../decider';
 import { DomainError, assertNever, badInput } from '../errors';
 import { principalIdProblem } from '../rules/principalId';
 import type { Instant } from '../time';
+import type { AccountPolicy } from './policy';
+import { NO_POLICY, newKeyExpiry, parsePolicy, samePolicy } from './policy';
 
 /**
  * An account's key slots. The per-account limit is a cross-key invariant, so it lives in one
@@ -11,29 +13,34 @@ import type { Instant } from '../time';
 export type AccountEvent =
   | { readonly type: 'AccountKeyLimitSet'; readonly data: { accountId: string; limit: number; occurredAt: Instant } }
   | { readonly type: 'AccountKeySlotReserved'; readonly data: { accountId: string; keyId: string; occurredAt: Instant } }
-  | { readonly type: 'AccountKeySlotReleased'; readonly data: { accountId: string; keyId: string; occurredAt: Instant } };
+  | { readonly type: 'AccountKeySlotReleased'; readonly data: { accountId: string; keyId: string; occurredAt: Instant } }
+  /** The whole policy as it stands from now on (a setting left out is null: no rule). */
+  | { readonly type: 'AccountPolicySet'; readonly data: AccountPolicy & { accountId: string; occurredAt: Instant } };
 
-export const ACCOUNT_EVENT_TYPES: readonly AccountEvent['type'][] = ['AccountKeyLimitSet', 'AccountKeySlotReserved', 'AccountKeySlotReleased'];
+export const ACCOUNT_EVENT_TYPES: readonly AccountEvent['type'][] = ['AccountKeyLimitSet', 'AccountKeySlotReserved', 'AccountKeySlotReleased', 'AccountPolicySet'];
 export const isAccountEvent = (event: { type: string }): event is AccountEvent =>
   (ACCOUNT_EVENT_TYPES as readonly string[]).includes(event.type);
 
 export type AccountCommand =
-  | { readonly type: 'ReserveKeySlot'; readonly data: { accountId: string; keyId: string; now: Instant; defaultLimit: number } }
+  /** `expiresAt`: the new key's requested expiry, checked against the policy here, where the account's stream serialises it with policy changes. */
+  | { readonly type: 'ReserveKeySlot'; readonly data: { accountId: string; keyId: string; now: Instant; defaultLimit: number; expiresAt?: Instant | null } }
   | { readonly type: 'ReleaseKeySlot'; readonly data: { accountId: string; keyId: string; now: Instant } }
-  | { readonly type: 'SetAccountKeyLimit'; readonly data: { accountId: string; limit: number; now: Instant } };
+  | { readonly type: 'SetAccountKeyLimit'; readonly data: { accountId: string; limit: number; now: Instant } }
+  | { readonly type: 'SetAccountPolicy'; readonly data: { accountId: string; policy: Partial<Record<keyof AccountPolicy, number | null | undefined>>; now: Instant } };
 
 export interface AccountState {
   /** Null while the account uses the configured default. */
   readonly limit: number | null;
   /** Keys holding a slot, with the instant each was reserved. */
   readonly slots: ReadonlyMap<string, Instant>;
+  readonly policy: AccountPolicy;
 }
 
 export const KEY_LIMIT_MAX = 10_000;
 /** The limit of an account that has none of its own, unless configured otherwise (KEY_LIMIT_DEFAULT). */
 export const DEFAULT_KEY_LIMIT = 50;
 
-export const initialAccountState = (): AccountState => ({ limit: null, slots: new Map() });
+export const initialAccountState = (): AccountState => ({ limit: null, slots: new Map(), policy: NO_POLICY });
 
 export const effectiveLimit = (state: AccountState, defaultLimit: number): number => state.limit ?? defaultLimit;
 
@@ -51,6 +58,10 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
       slots.delete(event.data.keyId);
       return { ...state, slots };
     }
+    case 'AccountPolicySet': {
+      const { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } = event.data;
+      return { ...state, policy: { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } };
+    }
     default:
       return assertNever(event);
   }
@@ -60,12 +71,18 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
 export function evolveAccountAll(state: AccountState, events: readonly AccountEvent[]): AccountState {
   if (events.length === 0) return state;
   let limit = state.limit;
+  let policy = state.policy;
   const slots = new Map(state.slots);
   for (const event of events) {
     switch (event.type) {
       case 'AccountKeyLimitSet':
         limit = event.data.limit;
         break;
+      case 'AccountPolicySet': {
+        const { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } = event.data;
+        policy = { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays };
+        break;
+      }
       case 'AccountKeySlotReserved':
         slots.set(event.data.keyId, event.data.occurredAt);
         break;
@@ -76,7 +93,7 @@ export function evolveAccountAll(state: AccountState, events: readonly AccountEv
         assertNever(event);
     }
   }
-  return { ...state, limit, slots };
+  return { ...state, limit, slots, policy };
 }
 
 /** Reserving an already held slot and releasing a free one are no-ops, so retries are safe. */
@@ -85,6 +102,7 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
   switch (command.type) {
     case 'ReserveKeySlot': {
       if (state.slots.has(command.data.keyId)) return [];
+      if (command.data.expiresAt !== undefined) newKeyExpiry(state.policy, command.data.expiresAt, data.now);
       const limit = effectiveLimit(state, command.data.defaultLimit);
       if (state.slots.size >= limit) {
         throw new DomainError('QUOTA_EXCEEDED', `the account holds ${state.slots.size} keys, its limit is ${limit}`);
@@ -104,6 +122,12 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
       const problem = principalIdProblem(data.accountId);
       if (problem) throw badInput('accountId', `accountId ${problem}`);
       return limit === state.limit ? [] : [{ type: 'AccountKeyLimitSet', data: { accountId: data.accountId, limit, occurredAt: data.now } }];
+    }
+    case 'SetAccountPolicy': {
+      const policy = parsePolicy(command.data.policy);
+      const problem = principalIdProblem(data.accountId);
+      if (problem) throw badInput('accountId', `accountId ${problem}`);
+      return samePolicy(policy, state.policy) ? [] : [{ type: 'AccountPolicySet', data: { accountId: data.accountId, ...policy, occurredAt: data.now } }];
     }
     default:
       return assertNever(command);

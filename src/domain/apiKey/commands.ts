@@ -37,8 +37,9 @@ export type UpdateScope = KeyCommand<'UpdateScope', { scope: AccessScopeInput; i
 export type DeleteApiKey = KeyCommand<'DeleteApiKey', Record<never, never>>;
 
 /** `fingerprint` is the new secret's; the secret itself never reaches the domain. */
-export type RotateApiKey = KeyCommand<'RotateApiKey', { gracePeriodSeconds: number; fingerprint: SecretFingerprint }>;
-export type UpdateExpiry = KeyCommand<'UpdateExpiry', { expiresAt?: Instant | null }>;
+/** `maxKeyLifetimeDays`: the account policy's maximum, as the command side read it (absent: no rule). */
+export type RotateApiKey = KeyCommand<'RotateApiKey', { gracePeriodSeconds: number; fingerprint: SecretFingerprint; maxKeyLifetimeDays?: number | null }>;
+export type UpdateExpiry = KeyCommand<'UpdateExpiry', { expiresAt?: Instant | null; maxKeyLifetimeDays?: number | null }>;
 export type UpdateLimits = KeyCommand<'UpdateLimits', { limits: KeyLimitsInput }>;
 export type UpdateMetadata = KeyCommand<'UpdateMetadata', { metadata?: unknown }>;
 /**

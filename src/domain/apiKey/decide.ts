@@ -1,3 +1,4 @@
+import { checkExpiryWithinPolicy, expiryAfterRotation } from '../account/policy';
 import { DomainError, assertNever, badInput, conflict, notFound } from '../errors';
 import { parseDescription } from '../rules/description';
 import { parseExpiry } from '../rules/expiry';
@@ -68,8 +69,12 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[
         throw new DomainError('CONFLICT', 'the new secret must differ from the key\'s secrets');
       }
       const graceUntil = toInstant(Date.parse(data.now) + graceSeconds * 1000);
-      const { status, scope, ipAllowlist, expiresAt, limits, metadata } = key;
+      const { status, scope, ipAllowlist, limits, metadata } = key;
+      // The new secret may not outlive the account's maximum lifetime, counted from now.
+      const expiresAt = expiryAfterRotation(command.data.maxKeyLifetimeDays ?? null, key.expiresAt, data.now);
+      const capped: ApiKeyEvent[] = expiresAt === key.expiresAt ? [] : [{ type: 'ApiKeyExpiryUpdated', data: { ...base, expiresAt } }];
       return [
+        ...capped,
         {
           type: 'ApiKeyRotated',
           data: {
@@ -90,6 +95,7 @@ export function decide(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[
     }
     case 'UpdateExpiry': {
       const expiresAt = parseExpiry(command.data.expiresAt, data.now);
+      checkExpiryWithinPolicy(command.data.maxKeyLifetimeDays ?? null, expiresAt, data.now);
       const key = existingKey(command, state);
       return expiresAt === key.expiresAt ? [] : [{ type: 'ApiKeyExpiryUpdated', data: { ...base, expiresAt } }];
     }

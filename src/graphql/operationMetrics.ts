@@ -1,0 +1,33 @@
+import { performance } from 'node:perf_hooks';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import type { KeyhubMetrics } from '../observability/metrics';
+
+/** The operation's root fields by their schema names (not aliases): a bounded set, unlike client-chosen operation names. */
+function rootFieldsOf(selectionSet: SelectionSetNode, into = new Set<string>()): Set<string> {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === 'Field') into.add(selection.name.value);
+    else if (selection.kind === 'InlineFragment') rootFieldsOf(selection.selectionSet, into);
+    else into.add(`...${selection.name.value}`);
+  }
+  return into;
+}
+
+const operationOf = (operation: OperationDefinitionNode | undefined): string =>
+  operation ? [...rootFieldsOf(operation.selectionSet)].sort().join('+') : 'none';
+
+/** Counts every GraphQL operation over HTTP by type, root fields and outcome code, and times it. */
+export const operationMetricsPlugin = (metrics: KeyhubMetrics): ApolloServerPlugin => ({
+  async requestDidStart() {
+    const started = performance.now();
+    return {
+      async willSendResponse({ operation, response }) {
+        const type = operation?.operation ?? 'none';
+        const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
+        const code = errors?.length ? String(errors[0]?.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR') : 'OK';
+        metrics.graphqlOperations.inc({ type, operation: metrics.operationLabel(operationOf(operation)), code });
+        metrics.graphqlSeconds.observe({ type }, (performance.now() - started) / 1000);
+      },
+    };
+  },
+});
