@@ -41,7 +41,7 @@ describe('npm run bench (smoke mode)', () => {
       expect(figures.length).toBeGreaterThan(0);
       for (const [path, figure] of figures) {
         expect({ scenario: row.id, path, figure }).toEqual({ scenario: row.id, path, figure: expect.any(Number) });
-        expect(Number.isFinite(figure) && (figure as number) >= 0).toBe(true);
+        expect({ scenario: row.id, path, finiteAndNotNegative: Number.isFinite(figure) && (figure as number) >= 0 }).toEqual({ scenario: row.id, path, finiteAndNotNegative: true });
         // Throughput and counts of work done: a scenario that ran must have done some.
         if (/(PerSecond|^requests|\.requests|^trials|^events|\.events|^subscribers|^acknowledged)$/.test(path)) expect({ scenario: row.id, path, positive: (figure as number) > 0 }).toEqual({ scenario: row.id, path, positive: true });
       }
