@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { PublicError } from '../graphql/errors';
+import type { KnownOperations } from '../graphql/knownOperations';
 import { sendError } from './router';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -37,6 +38,8 @@ export function graphqlHttpHandler<Context extends object>(
     /** Whether requests are served now (see Lifecycle). */
     serving: () => boolean;
     context: (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<Context>;
+    /** Known operations (verifyApiKey) answered without Apollo's pipeline, exactly as Apollo answers them. */
+    knownOperations?: KnownOperations;
   },
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   // Anything that escapes Apollo (it answers GraphQL errors itself) rejects: the router logs it and answers a bare 500.
@@ -54,6 +57,19 @@ export function graphqlHttpHandler<Context extends object>(
         status: read.status,
         headers: tooLarge ? { connection: 'close' } : {},
       });
+    }
+    const matched = req.method === 'POST' ? options.knownOperations?.match(read.body, req.headers) : null;
+    if (matched) {
+      // A context that cannot be made (authentication refused) goes to Apollo, which answers it as always; nothing has run.
+      const context = await options.context(req, res, read.body).catch(() => null);
+      if (context) {
+        const response = await (options.knownOperations as KnownOperations).execute(matched, context);
+        for (const [name, value] of response.headers) res.setHeader(name, value);
+        res.setHeader('cache-control', 'no-store');
+        res.statusCode = response.status ?? 200;
+        res.end(response.body);
+        return;
+      }
     }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

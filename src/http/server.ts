@@ -16,7 +16,8 @@ import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
 import type { AccountRequests } from '../graphql/accountRequestLimit';
 import { accountRequestLimitPlugin, admitOperation } from '../graphql/accountRequestLimit';
-import { PublicError, errorFormatter, formattedAsPublic, logUnexpectedErrors } from '../graphql/errors';
+import { PublicError, errorFormatter, formattedAsPublic, logMaskedErrors, logUnexpectedErrors } from '../graphql/errors';
+import { KnownOperations } from '../graphql/knownOperations';
 import { OPERATION_LIMITS, checkOperation, operationCostPlugin, operationRules } from '../graphql/operationLimits';
 import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
@@ -166,6 +167,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
 
   const graphqlHttp = graphqlHttpHandler(apollo, {
     serving: () => lifecycle.serving,
+    // verifyApiKey, compiled, outside Apollo's per-request pipeline, answered exactly as Apollo answers it.
+    knownOperations: new KnownOperations({ schema, rules, formatError, onErrors: (errors, context) => logMaskedErrors(logger, errors, (context as GraphQLContext).requestId) }),
     context: async (req, res, body) => {
       const requestId = requestIdOf(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
