@@ -9,20 +9,31 @@ export const GRAPHQL_PATH = '/graphql';
 export const GRAPHQL_BODY_LIMIT_BYTES = 256 * 1024;
 
 /** The body, parsed when it says it is JSON (as express.json would parse it), or why it cannot be read. */
-async function readBody(req: IncomingMessage): Promise<{ body: unknown } | { status: 400 | 413 }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > GRAPHQL_BODY_LIMIT_BYTES) return { status: 413 };
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0 || !/\bjson\b/i.test(req.headers['content-type'] ?? '')) return { body: undefined };
-  try {
-    return { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
-  } catch {
-    return { status: 400 };
-  }
+function readBody(req: IncomingMessage): Promise<{ body: unknown } | { status: 400 | 413 }> {
+  // Listeners rather than `for await`: an async iterator per request cost a measurable share of a verification.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > GRAPHQL_BODY_LIMIT_BYTES) {
+        req.off('data', onData).off('end', onEnd).off('error', reject);
+        resolve({ status: 413 });
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      req.off('error', reject);
+      if (size === 0 || !/\bjson\b/i.test(req.headers['content-type'] ?? '')) return resolve({ body: undefined });
+      try {
+        resolve({ body: JSON.parse((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8')) });
+      } catch {
+        resolve({ status: 400 });
+      }
+    };
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
 }
 
 /**
