@@ -6,7 +6,8 @@ import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { OPERATION_LIMITS, operationCostError } from './operationLimits';
 
 /** Root fields a known operation may select: only these skip Apollo's pipeline (gateways call them at the request rate). */
-const FAST_ROOT_FIELDS: ReadonlySet<string> = new Set(['verifyApiKey']);
+const FAST_ROOT_FIELD_NAMES: readonly string[] = ['verifyApiKey'];
+const FAST_ROOT_FIELDS: ReadonlySet<string> = new Set(FAST_ROOT_FIELD_NAMES);
 /** Distinct documents remembered (each a compiled function); beyond it the memory starts over, so a stream of unique queries costs a bounded amount. */
 const MAX_REMEMBERED = 64;
 /** Longer documents are never known operations: they go through Apollo, which bounds them itself. */
@@ -55,6 +56,8 @@ export class KnownOperations {
     if (!isPlainJsonRequest(headers) || typeof body !== 'object' || body === null || Array.isArray(body)) return null;
     const { query, variables, operationName, ...rest } = body as Record<string, unknown>;
     if (Object.keys(rest).length > 0 || typeof query !== 'string' || query.length > MAX_QUERY_LENGTH) return null;
+    // Any other operation is parsed by Apollo alone, never twice.
+    if (!FAST_ROOT_FIELD_NAMES.some((field) => query.includes(field))) return null;
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
     const cacheKey = `${operationName ?? ''}\u0000${query}`;
