@@ -2,9 +2,13 @@
  * The baseline: a bare node:http server doing the same verification as keyhub with the least
  * possible code: the same SHA-256, a lookup in an in-memory Map of the same keys, the same pure
  * checks (status, expiry, IP allowlist, scope). No framework, no event log, no read model.
+ * It answers two requests: GET /auth (the bare verifier, the peer of keyhub's forward auth) and
+ * POST /graphql (the bare JSON endpoint, the peer of verifyApiKey over GraphQL: it reads and parses
+ * the same GraphQL request body, takes the variables, and answers the same JSON, with no GraphQL).
  * Run as a child process by the bench: `node dist/bench/baseline.js <keys.json>`.
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { ApiKeyCreated } from '../src/domain/apiKey/events';
 import { compileIpAllowlist } from '../src/domain/rules/ipAllowlist';
@@ -29,7 +33,30 @@ for (const [hash, keyId, accountId, data] of entries) {
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value) ?? null;
 
+/** The bare JSON endpoint: the body parsed, the same checks, `{"data":{"verifyApiKey":{...}}}` as keyhub answers it. */
+function answerJson(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    let variables: Record<string, string | null>;
+    try {
+      variables = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { variables: Record<string, string | null> }).variables;
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    const secret = variables['key'] ?? '';
+    const key = secret.length === SECRET_LENGTH ? keys.get(hashSecret(secret)) : undefined;
+    const result = key
+      ? checkAccess(key, { clientIp: variables['clientIp'] ?? null, model: variables['model'] ?? null, service: variables['service'] ?? null, nowMs: Date.now() })
+      : { valid: false, reason: 'NOT_FOUND' };
+    const verdict = { valid: result.valid, reason: result.reason, keyId: key?.keyId ?? null, accountId: key?.accountId ?? null };
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ data: { verifyApiKey: verdict } }));
+  });
+}
+
 createServer((req, res) => {
+  if (req.method === 'POST') return answerJson(req, res);
   const secret = (req.headers.authorization ?? '').slice(7);
   const key = secret.length === SECRET_LENGTH ? keys.get(hashSecret(secret)) : undefined;
   if (!key) {

@@ -72,3 +72,7 @@ export const startService = (dataDir: string, env: Record<string, string> = {}, 
 
 export const startBaseline = (keysFile: string): Promise<Started> =>
   startProcess([join(DIST, 'bench', 'baseline.js'), keysFile], {}, /baseline listening on (\d+)/, 60_000);
+
+/** The minimal Apollo peer (one resolver, the baseline's checks). */
+export const startMinimalApollo = (keysFile: string): Promise<Started> =>
+  startProcess([join(DIST, 'bench', 'minimalApollo.js'), keysFile], { NODE_ENV: 'production' }, /minimal apollo listening on (\d+)/, 60_000);

@@ -2,7 +2,8 @@
  * `npm run bench`: seeds the embedded default (SQLite log in a fresh DATA_DIR), starts the built
  * service and a bare node:http baseline, runs every scenario, prints a table and writes
  * bench/results/latest.json. Flags: --quick (under two minutes), --smoke (seconds, for the test),
- * --keys N, --large N, --out FILE; --scale-only runs only the in-process scale rows (list pages, commands). Load goes to 127.0.0.1 only, bounded in time and count.
+ * --keys N, --large N, --out FILE; --verify-only runs only the HTTP verification rows (keyhub and its
+ * peers); --scale-only runs only the in-process scale rows (list pages, commands). Load goes to 127.0.0.1 only, bounded in time and count.
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { JwtAuthenticator } from '../src/auth';
 import { LIST_PAGE, graphql } from './operations';
 import type { LoadFigures } from './load';
 import { forwardAuthRequest, isValidVerdict, load, verifyGraphqlRequest, VERIFY_QUERY } from './load';
-import { BENCH_JWT_SECRET, memoryOf, startBaseline, startService } from './processes';
+import { BENCH_JWT_SECRET, memoryOf, startBaseline, startMinimalApollo, startService } from './processes';
 import { Progress } from './progress';
 import type { Row } from './report';
 import { fmt, machine, table, verdict } from './report';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       large: { type: 'string' },
       out: { type: 'string' },
       'scale-only': { type: 'boolean', default: false },
+      'verify-only': { type: 'boolean', default: false },
     },
   });
   const modeName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
@@ -96,20 +98,26 @@ async function main(): Promise<void> {
     for (const key of standard.sample) if (!ownerTokens.has(key.accountId)) ownerTokens.set(key.accountId, await jwt.sign({ sub: 'bench-owner', account: key.accountId, roles: [] }));
     const secrets = standard.sample.map((key) => key.secret);
 
-    progress.announce('starting the service (embedded default) and the node:http baseline');
+    progress.announce('starting the service (embedded default) and its peers: the node:http baseline (bare verifier and bare JSON endpoint) and a minimal Apollo server');
     const service = await startService(standardDir, { KEY_LIMIT_DEFAULT: '10000' });
     const baseline = await startBaseline(keysFile);
-    progress.note(`service on :${service.port} (started in ${service.startMs} ms), baseline on :${baseline.port}`);
+    const minimalApollo = await startMinimalApollo(keysFile);
+    progress.note(`service on :${service.port} (started in ${service.startMs} ms), baseline on :${baseline.port}, minimal Apollo on :${minimalApollo.port}`);
     try {
       await checkSample(service.port, gatewayToken, secrets, progress);
 
-      progress.announce(`HTTP verification: baseline, verifyApiKey over GraphQL and GET /auth, ${CONNECTIONS} connections, alternating`);
-      const http = await httpVerification({ progress, servicePort: service.port, baselinePort: baseline.port, secrets, gatewayToken, rounds: mode.rounds, seconds: mode.seconds, connections: CONNECTIONS });
+      progress.announce(`HTTP verification: keyhub's verifyApiKey over GraphQL and GET /auth beside their peers, ${CONNECTIONS} connections, alternating`);
+      const http = await httpVerification({ progress, servicePort: service.port, baselinePort: baseline.port, minimalApolloPort: minimalApollo.port, secrets, gatewayToken, rounds: mode.rounds, seconds: mode.seconds, connections: CONNECTIONS });
+      await minimalApollo.stop();
       const base = summarise(http.baseline);
       const gql = summarise(http.graphql);
       const fwd = summarise(http.forwardAuth);
-      rows.push(httpRow('verify-graphql', `verifyApiKey over GraphQL, ${CONNECTIONS} connections`, gql, base, 0.5, 10));
-      rows.push(httpRow('forward-auth', `forward-auth GET /auth, ${CONNECTIONS} connections`, fwd, base, 0.85, 5));
+      rows.push(verifyGraphqlRow(gql, summarise(http.bareJson), summarise(http.minimalApollo), base));
+      rows.push(httpRow('forward-auth', `forward-auth GET /auth, ${CONNECTIONS} connections`, fwd, base, 0.9, 5));
+      if (values['verify-only']) {
+        writeReport(out, modeName, mode, started, rows);
+        return;
+      }
 
       progress.announce(`limits: ${mode.keys.toLocaleString('en-US')} keys with every limit set, /auth against the same without limits; token reports in batches of 100`);
       const limitedDir = join(workDir, 'limited');
@@ -305,6 +313,7 @@ async function main(): Promise<void> {
     } finally {
       await service.stop();
       await baseline.stop();
+      await minimalApollo.stop();
     }
 
     rows.push(...(await scaleRows(mode, progress)));
@@ -453,14 +462,31 @@ function noisyNeighbourRow(figures: NoisyNeighbourFigures): Row {
   };
 }
 
+/** verifyApiKey over GraphQL as a ratio to the bare JSON endpoint (the target) and to the minimal Apollo server, both measured beside it. */
+function verifyGraphqlRow(measured: LoadFigures, bareJson: LoadFigures, minimalApollo: LoadFigures, bareVerifier: LoadFigures): Row {
+  const ratio = measured.requestsPerSecond / bareJson.requestsPerSecond;
+  const apolloRatio = measured.requestsPerSecond / minimalApollo.requestsPerSecond;
+  const peer = (name: string, figures: LoadFigures) => `${name} ${fmt(figures.requestsPerSecond)} req/s (p99 ${fmt(figures.p99Ms, 1)} ms)`;
+  return {
+    id: 'verify-graphql',
+    scenario: `verifyApiKey over GraphQL, ${CONNECTIONS} connections`,
+    target: "≥ 0.5× the bare JSON endpoint's requests/s (same body, same JSON answer); p99 ≤ 10 ms",
+    measured:
+      `${fmt(measured.requestsPerSecond)} req/s = ${fmt(ratio, 2)}× the bare JSON endpoint, ${fmt(apolloRatio, 2)}× minimal Apollo, ${fmt(measured.requestsPerSecond / bareVerifier.requestsPerSecond, 2)}× the bare verifier; ` +
+      `peers: ${peer('bare JSON', bareJson)}, ${peer('minimal Apollo', minimalApollo)}; p50 ${fmt(measured.p50Ms, 1)} ms, p99 ${fmt(measured.p99Ms, 1)} ms; ${measured.failures} failed of ${measured.requests.toLocaleString('en-US')}`,
+    verdict: verdict([ratio, measured.p99Ms], ratio >= 0.5 && measured.p99Ms <= 10 && measured.failures + bareJson.failures + minimalApollo.failures === 0),
+    figures: { service: measured, bareJson, minimalApollo, bareVerifier, ratio, apolloRatio },
+  };
+}
+
 function httpRow(id: string, scenario: string, measured: LoadFigures, baseline: LoadFigures, minRatio: number, maxP99: number): Row {
   const ratio = measured.requestsPerSecond / baseline.requestsPerSecond;
   return {
     id,
     scenario,
-    target: `≥ ${minRatio}× the baseline's requests/s; p99 ≤ ${maxP99} ms`,
+    target: `≥ ${minRatio}× the bare verifier's requests/s (measured beside it); p99 ≤ ${maxP99} ms`,
     measured:
-      `${fmt(measured.requestsPerSecond)} req/s = ${fmt(ratio, 2)}× baseline (${fmt(baseline.requestsPerSecond)} req/s, p99 ${fmt(baseline.p99Ms, 1)} ms); ` +
+      `${fmt(measured.requestsPerSecond)} req/s = ${fmt(ratio, 2)}× the bare verifier (${fmt(baseline.requestsPerSecond)} req/s, p99 ${fmt(baseline.p99Ms, 1)} ms); ` +
       `p50 ${fmt(measured.p50Ms, 1)} ms, p99 ${fmt(measured.p99Ms, 1)} ms; ${measured.failures} failed of ${measured.requests.toLocaleString('en-US')}`,
     verdict: verdict([ratio, measured.p99Ms], ratio >= minRatio && measured.p99Ms <= maxP99 && measured.failures === 0),
     figures: { service: measured, baseline, ratio },

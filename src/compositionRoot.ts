@@ -30,7 +30,7 @@ import { createHttpApp } from './http/server';
 import { clientAddressOf } from './http/clientAddress';
 import { mountForwardAuth } from './http/forwardAuth';
 import { listenForMetrics, mountMetrics } from './http/metricsRoute';
-import { operationMetricsPlugin } from './graphql/operationMetrics';
+import { operationMetricsPlugin, operationRecorder } from './graphql/operationMetrics';
 import { measuredCache, measuredEventStore, measuredVerifier, projectionLag } from './observability/instrument';
 import { KeyhubMetrics } from './observability/metrics';
 import { KEYHUB_STREAM_PREFIXES } from './eventLog/streams';
@@ -226,6 +226,7 @@ export async function startKeyhub(
   const { runner, pubSub, usage, services, writeHealth, metrics, authVerifier, webhooks } = composeKeyhub(engines, { ...config, JWT_SECRET: jwtSecret }, logger, environment);
 
   const lifecycle = new Lifecycle(() => runner.problem?.message ?? null);
+  const recordOperation = operationRecorder(metrics);
   const http = await createHttpApp({
     schema: await buildKeyhubSchema(pubSub),
     services,
@@ -242,7 +243,8 @@ export async function startKeyhub(
       maxConnections: config.WS_MAX_CONNECTIONS,
       maxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
     },
-    plugins: [operationMetricsPlugin(metrics)],
+    plugins: [operationMetricsPlugin(recordOperation)],
+    onKnownOperation: recordOperation,
     routes: (router) => {
       // On the main port only with its token in production; METRICS_PORT serves it on a listener of its own instead.
       if (config.METRICS_PORT === undefined && (config.METRICS_TOKEN !== undefined || config.NODE_ENV !== 'production')) mountMetrics(router, metrics, config.METRICS_TOKEN);

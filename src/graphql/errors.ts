@@ -157,16 +157,21 @@ export function formattedAsPublic(format: ReturnType<typeof errorFormatter>, err
 /** Whether the boundary masks this error (and it must be logged). */
 export const isMasked = (error: unknown): boolean => formatError(error instanceof GraphQLError ? error.toJSON() : { message: '' }, error).extensions?.['code'] === MASKED_CODE;
 
+/** Logs the errors among these that the boundary masks (for Apollo's hook and the known-operation path alike). */
+export function logMaskedErrors(logger: Logger, errors: readonly GraphQLError[], requestId: string | undefined): void {
+  for (const error of errors) {
+    if (!isMasked(error)) continue;
+    logger.error({ err: unwrapResolverError(error), path: error.path, requestId }, 'unexpected error while serving a request');
+  }
+}
+
 /** Logs every error that the boundary masks, with the request id the client got in `x-request-id` (anonymous requests included). */
 export function logUnexpectedErrors(logger: Logger): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
         async didEncounterErrors({ contextValue, errors }) {
-          for (const error of errors) {
-            if (!isMasked(error)) continue;
-            logger.error({ err: unwrapResolverError(error), path: error.path, requestId: contextValue?.requestId }, 'unexpected error while serving a request');
-          }
+          logMaskedErrors(logger, errors, contextValue?.requestId);
         },
       };
     },

@@ -17,7 +17,9 @@ import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
 import type { AccountRequests } from '../graphql/accountRequestLimit';
 import { accountRequestLimitPlugin, admitOperation } from '../graphql/accountRequestLimit';
-import { PublicError, errorFormatter, formattedAsPublic, logUnexpectedErrors } from '../graphql/errors';
+import { PublicError, errorFormatter, formattedAsPublic, logMaskedErrors, logUnexpectedErrors } from '../graphql/errors';
+import type { KnownOperationOptions } from '../graphql/knownOperations';
+import { KnownOperations } from '../graphql/knownOperations';
 import { OPERATION_LIMITS, checkOperation, operationCostPlugin, operationRules } from '../graphql/operationLimits';
 import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
@@ -50,6 +52,8 @@ export interface HttpDependencies {
   consoleDir?: string;
   /** More Apollo plugins (operations' metrics). */
   plugins?: ApolloServerPlugin<GraphQLContext>[];
+  /** Told of every operation the known-operation path answers (Apollo's plugins do not see them). */
+  onKnownOperation?: KnownOperationOptions['onAnswered'];
 }
 
 export interface HttpApp {
@@ -175,6 +179,14 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
 
   const graphqlHttp = graphqlHttpHandler(apollo, {
     serving: () => lifecycle.serving,
+    // verifyApiKey, compiled, outside Apollo's per-request pipeline, answered exactly as Apollo answers it.
+    knownOperations: new KnownOperations({
+      schema,
+      rules,
+      formatError,
+      onErrors: (errors, context) => logMaskedErrors(logger, errors, (context as GraphQLContext).requestId),
+      ...(deps.onKnownOperation ? { onAnswered: deps.onKnownOperation } : {}),
+    }),
     context: async (req, res, body) => {
       const requestId = requestIdOf(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);

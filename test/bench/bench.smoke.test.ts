@@ -50,6 +50,9 @@ describe('npm run bench (smoke mode)', () => {
     // Behaviour, not speed: no stale accept after a revocation, every subscriber got the change, every acknowledged create is in the log.
     expect(byId['revocation']).toMatchObject({ staleAccepts: 0, failures: 0 });
     expect(byId['subscribers']?.['received']).toBe(byId['subscribers']?.['subscribers']);
+    // Each HTTP figure beside its peers measured in the same run: the bare JSON endpoint and a minimal Apollo server for GraphQL, the bare verifier for /auth.
+    expect(Object.keys(byId['verify-graphql'] ?? {})).toEqual(expect.arrayContaining(['bareJson', 'minimalApollo', 'bareVerifier', 'ratio', 'apolloRatio']));
+    expect(byId['forward-auth']).toHaveProperty('baseline.requests');
     expect(byId['create']?.['createdInLog']).toBeGreaterThanOrEqual(byId['create']?.['acknowledged']);
   }, 120_000);
 });

@@ -248,7 +248,7 @@ export class SqliteEventStore implements EventStore {
     const limit = options.maxCount === undefined ? -1 : Number(options.maxCount);
     const rows = this.reading(() => (backwards ? this.statements.readBackwards : this.statements.readForwards).all(streamName, start, limit));
     if (rows.length === 0 && this.reading(() => this.statements.streamRevision.get(streamName)?.revision) == null) throw new StreamNotFoundError(streamName);
-    for (const row of rows) yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
+    for (const row of rows) yield resolvedOf(row);
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<ResolvedEvent> {
@@ -262,7 +262,7 @@ export class SqliteEventStore implements EventStore {
       const batch = Math.min(remaining, SUBSCRIPTION_BATCH);
       const rows = this.reading(() => (backwards ? this.statements.readAllBackwards : this.statements.readAll).all(cursor, batch));
       for (const row of rows) {
-        yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
+        yield resolvedOf(row);
         cursor = row[0];
       }
       remaining -= rows.length;
@@ -291,7 +291,7 @@ export class SqliteEventStore implements EventStore {
         const rows = store.reading(() => store.statements.readAll.all(after, SUBSCRIPTION_BATCH));
         for (const row of rows) {
           after = row[0];
-          if (accepts(row)) yield { event: toRecordedEvent(row), commitPosition: BigInt(row[0]) };
+          if (accepts(row)) yield resolvedOf(row);
           if (stop.signal.aborted) return;
         }
         if (rows.length < SUBSCRIPTION_BATCH) {
@@ -341,12 +341,21 @@ export class SqliteEventStore implements EventStore {
 }
 
 function toRecordedEvent([at, stream, revision, id, type, data, metadata, created]: EventRow): RecordedEvent {
-  const position = { commit: BigInt(at), prepare: BigInt(at) };
-  let body: { data: JSONObject; metadata: JSONObject | undefined };
+  // One BigInt for both halves of the position (immutable), no intermediate objects: a replay makes one of these per event.
+  const commit = BigInt(at);
+  const position = { commit, prepare: commit };
+  let parsedData: JSONObject;
+  let parsedMetadata: JSONObject | undefined;
   try {
-    body = { data: JSON.parse(data) as JSONObject, metadata: metadata === null ? undefined : (JSON.parse(metadata) as JSONObject) };
+    parsedData = JSON.parse(data) as JSONObject;
+    parsedMetadata = metadata === null ? undefined : (JSON.parse(metadata) as JSONObject);
   } catch (error) {
     throw new UndecodableEventError(stream, position, type, error); // a damaged row: no reader can get past it by retrying
   }
-  return { streamId: stream, id, revision: BigInt(revision), type, ...body, isJson: true, created: new Date(created), position };
+  return { streamId: stream, id, revision: BigInt(revision), type, data: parsedData, metadata: parsedMetadata, isJson: true, created: new Date(created), position };
 }
+
+const resolvedOf = (row: EventRow): ResolvedEvent => {
+  const event = toRecordedEvent(row);
+  return { event, commitPosition: event.position.commit };
+};
