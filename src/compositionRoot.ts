@@ -23,7 +23,7 @@ import type { Engines } from './engines';
 import { openEngines } from './engines';
 import type { Services } from './graphql/context';
 import type { KeyhubPubSub } from './graphql/pubsub';
-import { createKeyhubPubSub, pubSubLiveSource, pubSubSink } from './graphql/pubsub';
+import { createKeyhubPubSub, publishWebhookStatusChange, pubSubLiveSource, pubSubSink } from './graphql/pubsub';
 import { buildKeyhubSchema } from './graphql/schema';
 import type { HttpApp } from './http/server';
 import { createHttpApp } from './http/server';
@@ -152,6 +152,7 @@ export function composeKeyhub(engines: Pick<Engines, 'store' | 'readModel'>, con
     },
   );
   deliveries.onChange(() => sender.kick());
+  deliveries.onStatusChange(publishWebhookStatusChange(pubSub));
   const notices = new TimedNotices(store, readModel, (kind) => deliveries.accountsWanting(kind), environment.clock, logger);
   const services: Services = {
     queries: new ApiKeyQueries(readModel, store, config.KEY_LIMIT_DEFAULT, keyring),

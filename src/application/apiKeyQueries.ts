@@ -1,4 +1,5 @@
-import { accountDecider } from '../domain/account/account';
+import type { AccountEvent } from '../domain/account/account';
+import { accountDecider, isAccountEvent, policyAsOf } from '../domain/account/account';
 import type { AccountPolicy } from '../domain/account/policy';
 import { accountStream } from '../eventLog/streams';
 import { aggregateStream } from './commandHandler';
@@ -20,6 +21,7 @@ import { readKeyEvents, verifyKeyHistory } from './auditTrail';
 import type { Caller } from './caller';
 import type { Database } from '../ports/collection';
 import type { EventStore, RecordedEvent } from '../ports/eventStore';
+import { StreamNotFoundError } from '../ports/eventStore';
 import { toDomainEvent } from '../eventLog/streams';
 import type { ApiKeyEventView } from '../readModel/eventView';
 import { eventView } from '../readModel/eventView';
@@ -34,6 +36,26 @@ export const PAGE_SIZE_MAX = 100;
 /** An account's policy, from its stream (the write side's own state: what key commands are checked against). */
 export async function accountPolicyIn(store: EventStore, accountId: string): Promise<AccountPolicy> {
   return (await aggregateStream(store, accountStream(accountId), accountDecider)).state.policy;
+}
+
+/**
+ * An account's policy as it stood at `asOf`, folded from its stream's events up to that instant
+ * (not from a snapshot: that is the latest state). Reading stops at the first event after it; only
+ * the policy events are kept (a policy changes rarely; slot events come with every key).
+ */
+export async function accountPolicyAsOf(store: EventStore, accountId: string, asOf: Date): Promise<AccountPolicy> {
+  const policyEvents: AccountEvent[] = [];
+  try {
+    for await (const resolved of store.readStream(accountStream(accountId))) {
+      if (!resolved.event || !isAccountEvent(resolved.event)) continue;
+      const event = toDomainEvent<AccountEvent>(resolved.event);
+      if (Date.parse(event.data.occurredAt) > asOf.getTime()) break;
+      if (event.type === 'AccountPolicySet') policyEvents.push(event);
+    }
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error;
+  }
+  return policyAsOf(policyEvents, asOf.getTime());
 }
 
 export interface ApiKeyPage {
@@ -56,7 +78,9 @@ export class ApiKeyQueries {
     this.lastUse = keyLastUseIn(readModel);
   }
 
-  accountPolicy(accountId: string): Promise<AccountPolicy> {
+  /** The account's policy as it stands, or as it stood at `asOf`. */
+  accountPolicy(accountId: string, asOf?: Date | null): Promise<AccountPolicy> {
+    if (asOf) return accountPolicyAsOf(this.store, accountId, asOf);
     return accountPolicyIn(this.store, accountId);
   }
 

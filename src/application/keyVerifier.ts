@@ -10,7 +10,7 @@ import type { VerificationCache } from './verificationCache';
 /** Where verification counts uses and reads the counts limits are checked against (the UsageRecorder). */
 export interface UsageMeter {
   record(keyId: string, accountId: string, usedAt: number): void;
-  denied(keyId: string, accountId: string, reason: string, at: number): void;
+  denied(keyId: string, accountId: string, reason: string, at: number, limitWindowEndMs?: number): void;
   countsOf(keyId: string): WindowCounts | undefined;
 }
 
@@ -78,7 +78,7 @@ export class KeyVerifier {
     const counts = key.limits ? this.uses.countsOf(key.keyId) : undefined;
     const result = checkUse(key, { clientIp: request.clientIp, model: request.model, service: request.service, nowMs }, counts);
     if (result.valid) this.uses.record(result.keyId, result.accountId, nowMs);
-    else if (result.keyId !== null && result.accountId !== null) this.uses.denied(result.keyId, result.accountId, result.reason, nowMs);
+    else if (result.keyId !== null && result.accountId !== null) this.uses.denied(result.keyId, result.accountId, result.reason, nowMs, result.limitWindowEndMs);
     return result;
   }
 }

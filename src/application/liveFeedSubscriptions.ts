@@ -7,12 +7,14 @@ import { feedItemsOf } from './liveFeedPublisher';
 import type { EventStore, Position } from '../ports/eventStore';
 import { keyIdOfStream } from '../eventLog/streams';
 import type { ApiKeyEventView } from '../readModel/eventView';
+import type { WebhookStatusChangeView } from './webhooks/webhookDeliveryLog';
 import { toProjectedEvent } from '../readModel/projectedEvent';
 
 /** The live side: what the projection has applied, per account (the pub/sub topics). */
 export interface LiveSource {
   apiKeyEvents(accountId: string): AsyncIterable<ApiKeyEventView>;
   keyStatusChanges(accountId: string): AsyncIterable<KeyStatusChangeView>;
+  webhookStatusChanges(accountId: string): AsyncIterable<WebhookStatusChangeView>;
 }
 
 /**
@@ -54,6 +56,11 @@ export class LiveFeeds {
       maxPending: this.maxPending,
       onOverflow,
     });
+  }
+
+  /** The caller's account's webhooks disabled from now on (live only: no cursor). */
+  webhookStatusChanges(caller: Caller, onOverflow: () => void): AsyncIterableIterator<WebhookStatusChangeView> {
+    return replayThenLive({ live: this.live.webhookStatusChanges(caller.accountId), replay: null, after: null, positionOf: (change) => change.position, maxPending: this.maxPending, onOverflow });
   }
 
   /** The account's key events in the log from a position on (the position's own event is dropped by the merge). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiKeysUsed, KeyUse, UsageCount } from '../domain/usage';
+import type { ApiKeysUsed, KeyUse, LimitReached, UsageCount } from '../domain/usage';
 import { tokensOf } from '../domain/usage';
 import type { WindowCounts } from '../domain/usageWindows';
 import { bucketStart, countInDay, countInMinute, countInMonth, countUse, emptyWindowCounts } from '../domain/usageWindows';
@@ -15,6 +15,8 @@ interface PendingCount {
   minute: number;
   requests: number;
   denied: Record<string, number> | null;
+  /** `reason windowEndMs` of the limit windows refused in (a handful at most: a minute has few windows). */
+  limitsReached: Set<string> | null;
   promptTokens: number;
   completionTokens: number;
 }
@@ -84,11 +86,12 @@ export class UsageRecorder {
     this.dirty.add(keyId);
   }
 
-  /** A verification of a known key that answered invalid: usage only. */
-  denied(keyId: string, accountId: string, reason: string, at: number): void {
+  /** A verification of a known key that answered invalid: usage only; refused by a limit, also the limit's window (when it ends). */
+  denied(keyId: string, accountId: string, reason: string, at: number, limitWindowEndMs?: number): void {
     const count = this.pendingAt(this.entryOf(keyId, accountId), at);
     count.denied ??= {};
     count.denied[reason] = (count.denied[reason] ?? 0) + 1;
+    if (limitWindowEndMs !== undefined) (count.limitsReached ??= new Set()).add(`${reason} ${limitWindowEndMs}`);
     this.dirty.add(keyId);
   }
 
@@ -167,7 +170,7 @@ export class UsageRecorder {
     if (last !== undefined && last.minute === minute) return last;
     const existing = entry.pending.find((count) => count.minute === minute);
     if (existing) return existing;
-    const count: PendingCount = { minute, requests: 0, denied: null, promptTokens: 0, completionTokens: 0 };
+    const count: PendingCount = { minute, requests: 0, denied: null, limitsReached: null, promptTokens: 0, completionTokens: 0 };
     entry.pending.push(count);
     return count;
   }
@@ -212,6 +215,7 @@ export class UsageRecorder {
         into.denied ??= {};
         into.denied[reason] = (into.denied[reason] ?? 0) + n;
       }
+      for (const reached of count.limitsReached ?? []) (into.limitsReached ??= new Set()).add(reached);
     }
     entry.pending.sort((a, b) => a.minute - b.minute);
     this.usage.set(keyId, entry);
@@ -237,8 +241,14 @@ function useOf(keyId: string, accountId: string, pendingAt: number | null, pendi
     ...(count.denied !== null ? { denied: count.denied } : {}),
     ...(count.promptTokens > 0 ? { promptTokens: count.promptTokens } : {}),
     ...(count.completionTokens > 0 ? { completionTokens: count.completionTokens } : {}),
+    ...(count.limitsReached !== null ? { limitsReached: [...count.limitsReached].map(limitReachedOf) } : {}),
   }));
   return { keyId, accountId, ...(pendingAt !== null ? { usedAt: new Date(pendingAt).toISOString() } : {}), counts };
+}
+
+function limitReachedOf(entry: string): LimitReached {
+  const [reason, windowEndMs] = entry.split(' ') as [string, string];
+  return { reason, windowEnd: new Date(Number(windowEndMs)).toISOString() };
 }
 
 /** Consecutive runs of `items` whose sizes add up to at most `maxBytes` (an item larger than that alone). */

@@ -11,6 +11,17 @@ export interface UsageCount {
   readonly denied?: { readonly [reason: string]: number };
   readonly promptTokens?: number;
   readonly completionTokens?: number;
+  /**
+   * The limit windows the key was refused in during this minute (RATE_LIMITED / QUOTA_EXHAUSTED and
+   * when that window ends): the denial counts alone do not say whether a minute's, a day's or a
+   * month's limit was reached. The webhook outbox turns each into one LIMIT_REACHED notice.
+   */
+  readonly limitsReached?: readonly LimitReached[];
+}
+
+export interface LimitReached {
+  readonly reason: string;
+  readonly windowEnd: Instant;
 }
 
 /**

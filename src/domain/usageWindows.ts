@@ -97,6 +97,8 @@ export interface LimitHit {
   readonly reason: LimitReason;
   /** Whole seconds until every exhausted window has ended (at least 1). */
   readonly retryAfterSeconds: number;
+  /** When the window of the limit named ends (epoch ms): with the key and reason, it names the window for LIMIT_REACHED. */
+  readonly windowEndMs: number;
 }
 
 /**
@@ -121,5 +123,5 @@ export function limitHit(limits: KeyLimits, counts: WindowCounts | undefined, no
   if (tokensPerDay !== null && inDay && counts.dayTokens >= tokensPerDay && day + DAY_MS > untilMs) (reason = 'QUOTA_EXHAUSTED'), (untilMs = day + DAY_MS);
   if (tokensPerMonth !== null && inMonth && counts.monthTokens >= tokensPerMonth && counts.monthEnd > untilMs) (reason = 'QUOTA_EXHAUSTED'), (untilMs = counts.monthEnd);
   if (reason === null) return null;
-  return { reason, retryAfterSeconds: Math.max(1, Math.ceil((untilMs - nowMs) / 1000)) };
+  return { reason, retryAfterSeconds: Math.max(1, Math.ceil((untilMs - nowMs) / 1000)), windowEndMs: untilMs };
 }

@@ -62,6 +62,8 @@ export type VerificationResult =
       readonly rotationDeadlineMs: number | null;
       readonly retryAfterSeconds: number | null;
       readonly metadata: null;
+      /** With RATE_LIMITED and QUOTA_EXHAUSTED: when the window of the limit hit ends (epoch ms), recorded with the denial. */
+      readonly limitWindowEndMs?: number;
     };
 
 export const unknownKey = (reason: 'MALFORMED' | 'NOT_FOUND'): VerificationResult => ({
@@ -97,5 +99,5 @@ export function checkUse(key: VerifiableKey, request: VerificationRequest, count
   if (!access.valid || !key.limits) return access;
   const hit = limitHit(key.limits, counts, request.nowMs);
   if (hit === null) return access;
-  return { ...access, valid: false, reason: hit.reason, retryAfterSeconds: hit.retryAfterSeconds, metadata: null };
+  return { ...access, valid: false, reason: hit.reason, retryAfterSeconds: hit.retryAfterSeconds, metadata: null, limitWindowEndMs: hit.windowEndMs };
 }

@@ -1,12 +1,14 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { KeyStatusChangeView, LiveFeedSink } from '../application/liveFeedPublisher';
 import type { LiveSource } from '../application/liveFeedSubscriptions';
+import type { WebhookStatusChangeView } from '../application/webhooks/webhookDeliveryLog';
 import type { ApiKeyEventView } from '../readModel/eventView';
 
 /** Topics are routed by account, so a subscriber only ever receives its own account's events. */
 export type Topics = {
   API_KEY_EVENTS: [accountId: string, payload: ApiKeyEventView];
   KEY_STATUS_CHANGED: [accountId: string, payload: KeyStatusChangeView];
+  WEBHOOK_STATUS_CHANGED: [accountId: string, payload: WebhookStatusChangeView];
 };
 
 export type KeyhubPubSub = ReturnType<typeof createPubSub<Topics>>;
@@ -18,10 +20,14 @@ export const pubSubSink = (pubSub: KeyhubPubSub): LiveFeedSink => ({
   keyStatusChanged: (accountId, change) => pubSub.publish('KEY_STATUS_CHANGED', accountId, change),
 });
 
+/** Webhook status changes go to their account's feed only. */
+export const publishWebhookStatusChange = (pubSub: KeyhubPubSub) => (change: WebhookStatusChangeView) => pubSub.publish('WEBHOOK_STATUS_CHANGED', change.accountId, change);
+
 /** `subscribed`: told once a feed's listener is attached (a Repeater attaches it in its first `next`). */
 export const pubSubLiveSource = (pubSub: KeyhubPubSub, subscribed?: (accountId: string) => void): LiveSource => ({
   apiKeyEvents: (accountId) => observed(pubSub.subscribe('API_KEY_EVENTS', accountId), accountId, subscribed),
   keyStatusChanges: (accountId) => observed(pubSub.subscribe('KEY_STATUS_CHANGED', accountId), accountId, subscribed),
+  webhookStatusChanges: (accountId) => observed(pubSub.subscribe('WEBHOOK_STATUS_CHANGED', accountId), accountId, subscribed),
 });
 
 function observed<T>(feed: AsyncIterableIterator<T>, accountId: string, subscribed: ((accountId: string) => void) | undefined): AsyncIterableIterator<T> {

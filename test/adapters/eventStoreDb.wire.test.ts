@@ -80,6 +80,7 @@ describe('EventStoreDB over the wire: reads left early are cancelled', () => {
     const quiet: LiveSource = {
       apiKeyEvents: () => quietFeed(),
       keyStatusChanges: () => quietFeed(),
+      webhookStatusChanges: () => quietFeed(),
     };
     const feeds = new LiveFeeds(store, quiet, 100, 100_000);
     const caller = { sub: 'mallory', accountId: 'a1', roles: [], requestId: 'r1' };

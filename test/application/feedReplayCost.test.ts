@@ -13,6 +13,7 @@ const occurredAt = '2026-12-01T00:00:00.000Z';
 const silent: LiveSource = {
   apiKeyEvents: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined), return: async () => ({ done: true, value: undefined }) }) }),
   keyStatusChanges: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined), return: async () => ({ done: true, value: undefined }) }) }),
+  webhookStatusChanges: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined), return: async () => ({ done: true, value: undefined }) }) }),
 };
 const callerOf = (accountId: string): Caller => ({ sub: 'watcher', accountId, roles: [], requestId: 'r' });
 

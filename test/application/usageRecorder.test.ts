@@ -55,6 +55,32 @@ describe('UsageRecorder', () => {
     ]);
   });
 
+  it('should write the limit windows a key was refused in with the minute they were refused in, each once', async () => {
+    const minuteEnd = Date.parse('2026-11-25T08:01:00.000Z');
+    const dayEnd = Date.parse('2026-11-26T00:00:00.000Z');
+    recorder.denied('k1', 'a', 'RATE_LIMITED', now + 1000, minuteEnd);
+    recorder.denied('k1', 'a', 'RATE_LIMITED', now + 2000, minuteEnd);
+    recorder.denied('k1', 'a', 'QUOTA_EXHAUSTED', now + 3000, dayEnd);
+    recorder.denied('k1', 'a', 'SCOPE_DENIED', now + 4000);
+    await recorder.flush();
+    expect(await usesWritten(store)).toEqual([
+      {
+        keyId: 'k1',
+        accountId: 'a',
+        counts: [
+          {
+            minute: '2026-11-25T08:00:00.000Z',
+            denied: { RATE_LIMITED: 2, QUOTA_EXHAUSTED: 1, SCOPE_DENIED: 1 },
+            limitsReached: [
+              { reason: 'RATE_LIMITED', windowEnd: '2026-11-25T08:01:00.000Z' },
+              { reason: 'QUOTA_EXHAUSTED', windowEnd: '2026-11-26T00:00:00.000Z' },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
   it("should count its own uses and others' flushed uses toward the windows, and not its own flushed uses twice", async () => {
     const other = new UsageRecorder(store, createLogger('silent'), 1000, () => now);
     recorder.record('k1', 'a', now);

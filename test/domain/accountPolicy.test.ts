@@ -1,5 +1,5 @@
 import type { AccountCommand, AccountEvent, AccountState } from '../../src/domain/account/account';
-import { decideAccount, evolveAccount, initialAccountState } from '../../src/domain/account/account';
+import { decideAccount, evolveAccount, initialAccountState, policyAsOf } from '../../src/domain/account/account';
 import type { AccountPolicy } from '../../src/domain/account/policy';
 import { NO_POLICY, expiryAfterRotation, newKeyExpiry } from '../../src/domain/account/policy';
 import type { ApiKeyCommand } from '../../src/domain/apiKey/commands';
@@ -72,6 +72,29 @@ describe('Account policy', () => {
       expect(expiryAfterRotation(30, inDays(400), now)).toBe(inDays(30));
       expect(expiryAfterRotation(30, inDays(10), now)).toBe(inDays(10));
       expect(expiryAfterRotation(null, null, now)).toBeNull();
+    });
+  });
+
+  describe('as of an instant', () => {
+    const setAt = (occurredAt: string, policy: Partial<AccountPolicy>): AccountEvent => ({ type: 'AccountPolicySet', data: { accountId, ...NO_POLICY, ...policy, occurredAt } });
+    const reservedAt = (occurredAt: string): AccountEvent => ({ type: 'AccountKeySlotReserved', data: { accountId, keyId: 'k1', occurredAt } });
+    const history = [setAt(now, { maxKeyLifetimeDays: 365 }), reservedAt(inDays(1)), setAt(inDays(2), { unusedAfterDays: 30 })];
+
+    it('should be no rules before the first policy was set', () => {
+      expect(policyAsOf(history, Date.parse(now) - 1)).toEqual(NO_POLICY);
+      expect(policyAsOf([], Date.parse(now))).toEqual(NO_POLICY);
+    });
+
+    it('should be each policy from the instant it was set until the next, whatever else happened between', () => {
+      expect(policyAsOf(history, Date.parse(now))).toEqual({ ...NO_POLICY, maxKeyLifetimeDays: 365 });
+      expect(policyAsOf(history, Date.parse(inDays(2)) - 1)).toEqual({ ...NO_POLICY, maxKeyLifetimeDays: 365 });
+      expect(policyAsOf(history, Date.parse(inDays(2)))).toEqual({ ...NO_POLICY, unusedAfterDays: 30 });
+      expect(policyAsOf(history, Date.parse(inDays(2))).maxKeyLifetimeDays).toBeNull();
+    });
+
+    it('should be what folding the whole history gives, for an instant after it', () => {
+      const folded = history.reduce(evolveAccount, initialAccountState());
+      expect(policyAsOf(history, Date.parse(inDays(10)))).toEqual(folded.policy);
     });
   });
 });

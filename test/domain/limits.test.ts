@@ -103,7 +103,7 @@ describe('Fixed windows and retry-after', () => {
     countUse(counts, ms('2026-11-25T08:00:10.000Z'), 1, 0);
     expect(limitHit(limits, counts, ms('2026-11-25T08:00:20.000Z'))).toBeNull();
     countUse(counts, ms('2026-11-25T08:00:20.000Z'), 1, 0);
-    expect(limitHit(limits, counts, ms('2026-11-25T08:00:20.500Z'))).toEqual({ reason: 'RATE_LIMITED', retryAfterSeconds: 40 });
+    expect(limitHit(limits, counts, ms('2026-11-25T08:00:20.500Z'))).toEqual({ reason: 'RATE_LIMITED', retryAfterSeconds: 40, windowEndMs: ms('2026-11-25T08:01:00.000Z') });
     expect(limitHit(limits, counts, ms('2026-11-25T08:01:00.000Z'))).toBeNull();
   });
 
@@ -112,15 +112,15 @@ describe('Fixed windows and retry-after', () => {
     countUse(counts, ms('2026-11-25T23:58:00.000Z'), 1, 0);
     countUse(counts, ms('2026-11-25T23:59:10.000Z'), 2, 0);
     // The minute (2 of 2) and the day (3 of 3) both free up at midnight, 50 s away.
-    expect(limitHit(limits, counts, ms('2026-11-25T23:59:10.000Z'))).toEqual({ reason: 'RATE_LIMITED', retryAfterSeconds: 50 });
+    expect(limitHit(limits, counts, ms('2026-11-25T23:59:10.000Z'))).toEqual({ reason: 'RATE_LIMITED', retryAfterSeconds: 50, windowEndMs: ms('2026-11-26T00:00:00.000Z') });
     countUse(counts, ms('2026-11-25T23:59:20.000Z'), 0, 100);
-    expect(limitHit(limits, counts, ms('2026-11-25T23:59:20.000Z'))).toEqual({ reason: 'QUOTA_EXHAUSTED', retryAfterSeconds: 5 * 86_400 + 40 });
+    expect(limitHit(limits, counts, ms('2026-11-25T23:59:20.000Z'))).toEqual({ reason: 'QUOTA_EXHAUSTED', retryAfterSeconds: 5 * 86_400 + 40, windowEndMs: ms('2026-12-01T00:00:00.000Z') });
   });
 
   it('should count the calendar month and start afresh in the next one; a late use of an earlier window counts toward no limit', () => {
     const counts = emptyWindowCounts();
     countUse(counts, ms('2026-02-28T23:59:59.000Z'), 0, 100);
-    expect(limitHit(limits, counts, ms('2026-02-28T23:59:59.500Z'))).toEqual({ reason: 'QUOTA_EXHAUSTED', retryAfterSeconds: 1 });
+    expect(limitHit(limits, counts, ms('2026-02-28T23:59:59.500Z'))).toEqual({ reason: 'QUOTA_EXHAUSTED', retryAfterSeconds: 1, windowEndMs: ms('2026-03-01T00:00:00.000Z') });
     expect(limitHit(limits, counts, ms('2026-03-01T00:00:00.000Z'))).toBeNull();
     countUse(counts, ms('2026-03-01T00:00:01.000Z'), 0, 1);
     countUse(counts, ms('2026-02-28T23:59:59.000Z'), 0, 500);

@@ -3,12 +3,12 @@ import type { WebhookEventKind } from '../../domain/webhooks/notifications';
 import type { Logger } from '../../logger';
 import type { Database } from '../../ports/collection';
 import type { EventStore } from '../../ports/eventStore';
-import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '../../ports/eventStore';
 import type { ApiKeyDocument } from '../../readModel/documents';
 import { COLLECTIONS } from '../../readModel/documents';
+import { KEY_NOTICE_PREFIX, claimNotice } from './noticeClaim';
 
-/** One stream per notice and what it is about (a key's expiry instant, the start of its idleness): its creation is the claim. */
-export const KEY_NOTICE_PREFIX = 'keyNotice-';
+export { KEY_NOTICE_PREFIX };
+/** The notice stream of a key's expiry instant or the start of its idleness. */
 const noticeStream = (kind: 'EXPIRING' | 'UNUSED', keyId: string, anchor: Date): string => `${KEY_NOTICE_PREFIX}${kind}-${keyId}-${anchor.getTime()}`;
 
 /** Without a policy setting: KEY_EXPIRING a week before expiry, KEY_UNUSED after 90 idle days. */
@@ -90,14 +90,8 @@ export class TimedNotices {
   /** Appends the notice if nobody has: true when this call did. */
   private async claim(streamName: string, type: string, data: { [field: string]: string | number | null }): Promise<boolean> {
     if (this.claimed.has(streamName)) return false;
-    try {
-      await this.store.appendToStream(streamName, [jsonEvent({ type, data, metadata: { actor: 'keyhub:timed-notices', correlationId: streamName, causationId: streamName, schemaVersion: 1 } })], { expectedRevision: NO_STREAM });
-      this.claimed.add(streamName);
-      return true;
-    } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError)) throw error;
-      this.claimed.add(streamName);
-      return false; // another scan (another instance, or before a restart) sent it
-    }
+    const claimed = await claimNotice(this.store, streamName, type, data, 'keyhub:timed-notices');
+    this.claimed.add(streamName); // either way: another scan (another instance, or before a restart) may have sent it
+    return claimed;
   }
 }

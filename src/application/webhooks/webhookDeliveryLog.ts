@@ -1,8 +1,8 @@
 import type { WebhookRegistryEvent, WebhookRegistryState } from '../../domain/webhooks/webhookRegistry';
 import { WEBHOOK_REGISTRY_EVENT_TYPES, WEBHOOK_REGISTRY_STREAM, webhookRegistryDecider } from '../../domain/webhooks/webhookRegistry';
 import type { Logger } from '../../logger';
-import type { AllStreamSubscription, EventStore, JSONObject, RecordedEvent } from '../../ports/eventStore';
-import { START, streamNameFilter } from '../../ports/eventStore';
+import type { AllStreamSubscription, EventStore, JSONObject, Position, RecordedEvent } from '../../ports/eventStore';
+import { BACKWARDS, END, START, comparePositions, streamNameFilter } from '../../ports/eventStore';
 import type { DeliveriesScheduled } from './webhookOutbox';
 import { WEBHOOK_OUTBOX_STREAM } from './webhookOutbox';
 import { firstRegistration } from './firstRegistration';
@@ -49,6 +49,16 @@ export interface DeliveryState {
   claimedUntilMs: number;
 }
 
+/** A webhook disabled by the sender (its endpoint failed for the whole retry window), as the account's live feed shows it. */
+export interface WebhookStatusChangeView {
+  webhookId: string;
+  accountId: string;
+  enabled: boolean;
+  reason: string;
+  occurredAt: Date;
+  position: Position;
+}
+
 /** Deliveries kept per webhook for `webhookDeliveries`, newest last; finished ones beyond this are forgotten first. */
 const HISTORY_PER_WEBHOOK = 500;
 
@@ -68,6 +78,10 @@ export class WebhookDeliveryLog {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly listeners = new Set<() => void>();
+  private readonly statusListeners = new Set<(change: WebhookStatusChangeView) => void>();
+  /** Status changes at or before this position are history (folded at start), not news: only later ones are told, each once. */
+  private toldUpTo: Position | null = null;
+  private following = false;
 
   constructor(
     private readonly store: EventStore,
@@ -87,6 +101,11 @@ export class WebhookDeliveryLog {
   /** Called after each event folded (the sender looks for due work). */
   onChange(listener: () => void): void {
     this.listeners.add(listener);
+  }
+
+  /** Called for each webhook disabled after this instance started following the log (the live feed's source). */
+  onStatusChange(listener: (change: WebhookStatusChangeView) => void): void {
+    this.statusListeners.add(listener);
   }
 
   webhook(webhookId: string) {
@@ -145,6 +164,7 @@ export class WebhookDeliveryLog {
     while (!this.stopped) {
       try {
         // Nothing webhook-related precedes the first registration: start there (folded here, as a subscription starts after it).
+        if (!this.following) (this.toldUpTo = await logEnd(this.store)), (this.following = true);
         const { first, after } = await firstRegistration(this.store);
         this.reset();
         if (first) this.fold(first);
@@ -174,6 +194,7 @@ export class WebhookDeliveryLog {
   private fold(event: RecordedEvent): void {
     if (event.streamId === WEBHOOK_REGISTRY_STREAM && WEBHOOK_REGISTRY_EVENT_TYPES.includes(event.type)) {
       this.registry = webhookRegistryDecider.evolve(this.registry, { type: event.type, data: event.data } as WebhookRegistryEvent);
+      if (event.type === 'WebhookDisabled') this.tell(event);
     } else if (event.streamId === WEBHOOK_OUTBOX_STREAM && event.type === 'WebhookDeliveriesScheduled') {
       for (const scheduled of (event.data as DeliveriesScheduled).deliveries) this.schedule(scheduled);
     } else if (event.streamId.startsWith(WEBHOOK_ATTEMPTS_PREFIX)) {
@@ -182,6 +203,14 @@ export class WebhookDeliveryLog {
       if (event.type === 'WebhookDeliveryAttempted') this.attempted(event.data as DeliveryAttempted);
     }
     for (const listener of this.listeners) listener();
+  }
+
+  private tell(event: RecordedEvent): void {
+    if (this.toldUpTo !== null && comparePositions(event.position, this.toldUpTo) <= 0) return;
+    this.toldUpTo = event.position;
+    const data = event.data as { webhookId: string; accountId: string; reason: string; occurredAt: string };
+    const change: WebhookStatusChangeView = { webhookId: data.webhookId, accountId: data.accountId, enabled: false, reason: data.reason, occurredAt: new Date(data.occurredAt), position: event.position };
+    for (const listener of this.statusListeners) listener(change);
   }
 
   private schedule(scheduled: DeliveriesScheduled['deliveries'][number]): void {
@@ -212,4 +241,9 @@ export class WebhookDeliveryLog {
       }
     }
   }
+}
+
+async function logEnd(store: EventStore): Promise<Position | null> {
+  for await (const resolved of store.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) if (resolved.event) return resolved.event.position;
+  return null;
 }

@@ -5,14 +5,19 @@ import type { WebhookEventKind } from '../../domain/webhooks/notifications';
 import { deliveryBody, deliveryIdOf, notificationOf } from '../../domain/webhooks/notifications';
 import { STREAM_PREFIX } from '../../eventLog/streams';
 import { firstRegistration } from './firstRegistration';
-import { KEY_NOTICE_PREFIX } from './timedNotices';
+import { KEY_NOTICE_PREFIX, claimNotice } from './noticeClaim';
+import type { ApiKeysUsed } from '../../domain/usage';
 import type { Logger } from '../../logger';
 import type { AllStreamSubscription, EventStore, JSONObject, Position, RecordedEvent } from '../../ports/eventStore';
 import { BACKWARDS, END, NO_STREAM, START, StreamNotFoundError, WrongExpectedVersionError, comparePositions, jsonEvent, streamNameFilter } from '../../ports/eventStore';
 
 export const WEBHOOK_OUTBOX_STREAM = 'webhookOutbox';
-/** What the outbox reads: key events and timed notices (what is notified) and the registry (who is notified), in log order. */
-export const OUTBOX_SOURCE_PREFIXES = [STREAM_PREFIX.apiKey, KEY_NOTICE_PREFIX, WEBHOOK_REGISTRY_STREAM];
+/** What the outbox reads: key events, key uses (limits reached) and notices (what is notified) and the registry (who is notified), in log order. */
+export const OUTBOX_SOURCE_PREFIXES = [STREAM_PREFIX.apiKey, STREAM_PREFIX.usage, KEY_NOTICE_PREFIX, WEBHOOK_REGISTRY_STREAM];
+/** A LIMIT_REACHED notice's stream: one per key, limit (reason) and window (its end). */
+export const limitNoticeStream = (keyId: string, reason: string, windowEnd: string): string => `${KEY_NOTICE_PREFIX}LIMIT-${keyId}-${reason}-${Date.parse(windowEnd)}`;
+/** Claimed limit notices remembered (so that each flush of a refused key does not try again); forgotten once their window ended. */
+const CLAIMED_KEPT = 10_000;
 /** Source events without deliveries are not recorded one by one: the checkpoint moves at least this often. */
 const ADVANCE_EVERY = 1000;
 const RETRY_DELAYS_MS = [100, 500, 1000, 5000];
@@ -52,6 +57,8 @@ export class WebhookOutbox {
   private stopped = false;
   private sinceAppend = 0;
   private lastSeen: Position | null = null;
+  /** Limit notice streams known to exist, with their window's end (ms). */
+  private readonly limitNoticesClaimed = new Map<string, number>();
   healthy = false;
 
   constructor(
@@ -139,9 +146,40 @@ export class WebhookOutbox {
     }
     // Another instance may have scheduled past this event already (its append won): the registry above still follows every event.
     if (this.checkpoint !== null && comparePositions(event.position, this.checkpoint) <= 0) return;
+    if (event.streamId === STREAM_PREFIX.usage) {
+      if (event.type === 'ApiKeysUsed') await this.noticeLimitsReached(event.data as unknown as ApiKeysUsed['data']);
+      return this.advanceMaybe();
+    }
     const deliveries = this.deliveriesFor(event);
     if (deliveries.length === 0) return this.advanceMaybe();
     await this.append(event.position, deliveries, event.id);
+  }
+
+  /**
+   * LIMIT_REACHED, once per key, limit and window: each limit window a key was refused in (the
+   * usage events' `limitsReached`) is claimed as a notice stream of its own with NO_STREAM, for
+   * accounts with a webhook wanting it; the notice comes back through this subscription and is
+   * delivered like any other. Another instance's or an earlier run's claim makes this one a no-op.
+   */
+  private async noticeLimitsReached(data: ApiKeysUsed['data']): Promise<void> {
+    const nowMs = this.clock().getTime();
+    if (this.limitNoticesClaimed.size > CLAIMED_KEPT) for (const [stream, endMs] of this.limitNoticesClaimed) if (endMs <= nowMs) this.limitNoticesClaimed.delete(stream);
+    for (const use of data.uses ?? []) {
+      for (const count of use.counts ?? []) {
+        for (const reached of count.limitsReached ?? []) {
+          const stream = limitNoticeStream(use.keyId, reached.reason, reached.windowEnd);
+          if (this.limitNoticesClaimed.has(stream) || !this.wanted(use.accountId, 'LIMIT_REACHED')) continue;
+          const notice = { keyId: use.keyId, accountId: use.accountId, reason: reached.reason, windowEndsAt: reached.windowEnd, occurredAt: count.minute };
+          await claimNotice(this.store, stream, 'KeyLimitReachedNoticed', notice, 'keyhub:webhook-outbox');
+          this.limitNoticesClaimed.set(stream, Date.parse(reached.windowEnd));
+        }
+      }
+    }
+  }
+
+  private wanted(accountId: string, kind: WebhookEventKind): boolean {
+    for (const webhook of this.registry.values()) if (webhook.accountId === accountId && webhook.enabled && webhook.events.includes(kind)) return true;
+    return false;
   }
 
   private deliveriesFor(event: RecordedEvent): ScheduledDelivery[] {

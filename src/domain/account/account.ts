@@ -58,13 +58,29 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
       slots.delete(event.data.keyId);
       return { ...state, slots };
     }
-    case 'AccountPolicySet': {
-      const { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } = event.data;
-      return { ...state, policy: { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } };
-    }
+    case 'AccountPolicySet':
+      return { ...state, policy: policySetBy(event) };
     default:
       return assertNever(event);
   }
+}
+
+const policySetBy = (event: Extract<AccountEvent, { type: 'AccountPolicySet' }>): AccountPolicy => {
+  const { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } = event.data;
+  return { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays };
+};
+
+/**
+ * The policy as it stood at `asOfMs`: the fold of the account's events (in log order) up to that
+ * instant. Events after it are left out, and so is everything from the first one after it on.
+ */
+export function policyAsOf(events: Iterable<AccountEvent>, asOfMs: number): AccountPolicy {
+  let policy = NO_POLICY;
+  for (const event of events) {
+    if (Date.parse(event.data.occurredAt) > asOfMs) break;
+    if (event.type === 'AccountPolicySet') policy = policySetBy(event);
+  }
+  return policy;
 }
 
 /** The fold of `events` onto `state`, as evolveAccount one by one gives it, copying the slots once. */
@@ -78,11 +94,9 @@ export function evolveAccountAll(state: AccountState, events: readonly AccountEv
       case 'AccountKeyLimitSet':
         limit = event.data.limit;
         break;
-      case 'AccountPolicySet': {
-        const { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays } = event.data;
-        policy = { maxKeyLifetimeDays, defaultKeyLifetimeDays, expiryWarningDays, unusedAfterDays };
+      case 'AccountPolicySet':
+        policy = policySetBy(event);
         break;
-      }
       case 'AccountKeySlotReserved':
         slots.set(event.data.keyId, event.data.occurredAt);
         break;

@@ -17,7 +17,7 @@ type LoggedEvent = { readonly type: string; readonly data: { readonly [field: st
 
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
-/** The notification a logged event stands for, or null: a key reported leaked, disabled, deleted or rotated; a timed notice (timedNotices.ts). */
+/** The notification a logged event stands for, or null: a key reported leaked, disabled, deleted or rotated; a timed notice (timedNotices.ts) or a limit reached (webhookOutbox.ts). */
 export function notificationOf(event: LoggedEvent): Notification | null {
   const accountId = text(event.data['accountId']);
   const keyId = text(event.data['keyId']);
@@ -35,6 +35,8 @@ export function notificationOf(event: LoggedEvent): Notification | null {
       return notice('KEY_ROTATED', { maskedKey: text(event.data['maskedKey']), previousSecretValidUntil: text(event.data['graceUntil']) });
     case 'KeyExpiringNoticed':
       return notice('KEY_EXPIRING', { expiresAt: text(event.data['expiresAt']) });
+    case 'KeyLimitReachedNoticed':
+      return notice('LIMIT_REACHED', { reason: text(event.data['reason']), windowEndsAt: text(event.data['windowEndsAt']) });
     case 'KeyUnusedNoticed':
       return notice('KEY_UNUSED', { lastUsedAt: text(event.data['lastUsedAt']), unusedDays: typeof event.data['unusedDays'] === 'number' ? event.data['unusedDays'] : null });
     default:

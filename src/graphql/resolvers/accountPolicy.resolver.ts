@@ -3,6 +3,7 @@ import { ROLE_ADMIN } from '../../application/caller';
 import type { GraphQLContext } from '../context';
 import { requireRole } from '../context';
 import { AccountPolicy, AccountPolicyInput } from '../types/accountPolicy.type';
+import { DateTimeScalar } from '../scalars';
 
 /** The caller's own account, or (role admin only) the account it names. */
 function targetAccount(context: GraphQLContext, accountId: string | null | undefined): string {
@@ -14,9 +15,15 @@ function targetAccount(context: GraphQLContext, accountId: string | null | undef
 
 @Resolver(() => AccountPolicy)
 export class AccountPolicyResolver {
-  @Query(() => AccountPolicy, { description: "The caller's account's policy (or, for role admin, the given account's)." })
-  accountPolicy(@Ctx() context: GraphQLContext, @Arg('accountId', () => ID, { nullable: true }) accountId?: string | null) {
-    return context.services.queries.accountPolicy(targetAccount(context, accountId));
+  @Query(() => AccountPolicy, {
+    description: "The caller's account's policy (or, for role admin, the given account's). With asOf: the policy as it stood at that instant, folded from the account's policy history (no rules before the first was set).",
+  })
+  accountPolicy(
+    @Ctx() context: GraphQLContext,
+    @Arg('accountId', () => ID, { nullable: true }) accountId?: string | null,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf?: Date | null,
+  ) {
+    return context.services.queries.accountPolicy(targetAccount(context, accountId), asOf);
   }
 
   @Mutation(() => AccountPolicy, { description: "The account's own policy; role admin may set any account's with accountId." })

@@ -1,8 +1,8 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { DeliveryState } from '../../application/webhooks/webhookDeliveryLog';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { DeliveryState, WebhookStatusChangeView } from '../../application/webhooks/webhookDeliveryLog';
 import type { WebhookView } from '../../domain/webhooks/webhookRegistry';
 import type { GraphQLContext } from '../context';
-import { CreateWebhookPayload, Webhook, WebhookDelivery } from '../types/webhook.type';
+import { CreateWebhookPayload, Webhook, WebhookDelivery, WebhookStatusChange } from '../types/webhook.type';
 
 const webhookOf = (view: WebhookView): Webhook => ({ id: view.id, url: view.url, events: [...view.events], enabled: view.enabled, createdAt: new Date(view.createdAt) });
 const deliveryOf = (delivery: DeliveryState): WebhookDelivery => ({
@@ -17,6 +17,14 @@ const deliveryOf = (delivery: DeliveryState): WebhookDelivery => ({
 
 @Resolver(() => Webhook)
 export class WebhookResolver {
+  @Subscription(() => WebhookStatusChange, {
+    subscribe: ({ context }: { context: GraphQLContext }) => context.services.liveFeeds.webhookStatusChanges(context.caller, () => context.connection?.cutOffSlowConsumer()),
+    description: "The caller's account's webhooks as they change status: a webhook whose endpoint failed for the whole retry window (a day by default) is disabled, and told here. Live only (no cursor).",
+  })
+  webhookStatusChanged(@Root() change: WebhookStatusChangeView): WebhookStatusChange {
+    return change;
+  }
+
   @Query(() => [Webhook])
   async webhooks(@Ctx() { caller, services }: GraphQLContext): Promise<Webhook[]> {
     return (await services.webhooks.list(caller)).map(webhookOf);

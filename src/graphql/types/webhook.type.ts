@@ -51,3 +51,21 @@ export class WebhookDelivery {
   @Field(() => DateTimeScalar, { nullable: true })
   deliveredAt!: Date | null;
 }
+
+@ObjectType({ description: "A webhook of the caller's account changed status: today, disabled because its endpoint failed for the whole retry window." })
+export class WebhookStatusChange {
+  @Field(() => ID)
+  webhookId!: string;
+
+  @Field(() => ID)
+  accountId!: string;
+
+  @Field(() => Boolean, { description: 'The webhook is enabled after this change (false: nothing more is sent to it).' })
+  enabled!: boolean;
+
+  @Field(() => String, { description: 'Why, e.g. "deliveries failed for the whole retry window".' })
+  reason!: string;
+
+  @Field(() => DateTimeScalar)
+  occurredAt!: Date;
+}
