@@ -3,7 +3,8 @@
  * service and a bare node:http baseline, runs every scenario, prints a table and writes
  * bench/results/latest.json. Flags: --quick (under two minutes), --smoke (seconds, for the test),
  * --keys N, --large N, --out FILE; --verify-only runs only the HTTP verification rows (keyhub and its
- * peers); --scale-only runs only the in-process scale rows (list pages, commands). Load goes to 127.0.0.1 only, bounded in time and count.
+ * peers); --scale-only runs only the in-process scale rows (list pages, commands); --noisy-only runs only
+ * the noisy-neighbour row. Load goes to 127.0.0.1 only, bounded in time and count.
  */
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'scale-only': { type: 'boolean', default: false },
       'verify-only': { type: 'boolean', default: false },
+      'noisy-only': { type: 'boolean', default: false },
     },
   });
   const modeName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
@@ -103,8 +105,28 @@ async function main(): Promise<void> {
     const baseline = await startBaseline(keysFile);
     const minimalApollo = await startMinimalApollo(keysFile);
     progress.note(`service on :${service.port} (started in ${service.startMs} ms), baseline on :${baseline.port}, minimal Apollo on :${minimalApollo.port}`);
+    /** Other tenants' verification with and without one account's flood; `sample` holds keys that still verify. */
+    const runNoisyNeighbour = (sample: SeedResult['sample']) => {
+      progress.announce('noisy neighbour: other tenants\' verification p99 without and during one account\'s flood of expensive operations');
+      const attacker = sample[sample.length - 1] as SeedResult['sample'][number];
+      return noisyNeighbour({
+        progress,
+        port: service.port,
+        victimSecrets: sample.filter((key) => key.accountId !== attacker.accountId).map((key) => key.secret),
+        gatewayToken,
+        attackerToken: ownerToken(attacker.accountId),
+        attackerKeyId: attacker.keyId,
+        seconds: mode.seconds,
+      });
+    };
     try {
       await checkSample(service.port, gatewayToken, secrets, progress);
+      if (values['noisy-only']) {
+        await minimalApollo.stop();
+        rows.push(noisyNeighbourRow(await runNoisyNeighbour(standard.sample)));
+        writeReport(out, modeName, mode, started, rows);
+        return;
+      }
 
       progress.announce(`HTTP verification: keyhub's verifyApiKey over GraphQL and GET /auth beside their peers, ${CONNECTIONS} connections, alternating`);
       const http = await httpVerification({ progress, servicePort: service.port, baselinePort: baseline.port, minimalApolloPort: minimalApollo.port, secrets, gatewayToken, rounds: mode.rounds, seconds: mode.seconds, connections: CONNECTIONS });
@@ -185,19 +207,7 @@ async function main(): Promise<void> {
         figures: { ...subs },
       });
 
-      progress.announce('noisy neighbour: other tenants\' verification p99 without and during one account\'s flood of expensive operations');
-      const unrevokedSample = standard.sample.slice(Math.floor(standard.sample.length / 2));
-      const attacker = unrevokedSample[unrevokedSample.length - 1] as SeedResult['sample'][number];
-      const neighbour = await noisyNeighbour({
-        progress,
-        port: service.port,
-        victimSecrets: unrevokedSample.filter((key) => key.accountId !== attacker.accountId).map((key) => key.secret),
-        gatewayToken,
-        attackerToken: ownerToken(attacker.accountId),
-        attackerKeyId: attacker.keyId,
-        seconds: mode.seconds,
-      });
-      rows.push(noisyNeighbourRow(neighbour));
+      rows.push(noisyNeighbourRow(await runNoisyNeighbour(standard.sample.slice(Math.floor(standard.sample.length / 2)))));
 
       progress.announce(`createApiKey over GraphQL, ${CREATE_CLIENTS} concurrent clients`);
       const creatorTokens = await Promise.all(Array.from({ length: 2_000 }, (_, i) => jwt.sign({ sub: 'bench-creator', account: `bench-new-${i}`, roles: [] })));

@@ -20,8 +20,26 @@ export class AccountRequestLimiter {
       await this.limiter.consume(accountId);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      const afterSeconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-      throw new DomainError('RATE_LIMITED', `this account started more than ${this.perSecond} operations in a second; retry in ${afterSeconds} s`, undefined, undefined, { afterSeconds });
+      throw this.refusal(error.msBeforeNext);
     }
+  }
+
+  /**
+   * The refusal the account's next operation would get, without counting anything: checked before a
+   * request is parsed, so an account over its allowance costs a lookup, not a parse and validation.
+   */
+  async refusalIfSpent(accountId: string): Promise<DomainError | null> {
+    const state = await this.limiter.get(accountId);
+    return state && state.consumedPoints >= this.perSecond ? this.refusal(state.msBeforeNext) : null;
+  }
+
+  /** Counts an operation refused before it ran (unparsable, invalid, too costly): it cost parsing and validation all the same. */
+  async charge(accountId: string): Promise<void> {
+    await this.limiter.penalty(accountId, 1);
+  }
+
+  private refusal(msBeforeNext: number): DomainError {
+    const afterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    return new DomainError('RATE_LIMITED', `this account started more than ${this.perSecond} operations in a second; retry in ${afterSeconds} s`, undefined, undefined, { afterSeconds });
   }
 }

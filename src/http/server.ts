@@ -16,7 +16,7 @@ import { isAnonymousRequest } from '../graphql/anonymousOperations';
 import type { GraphQLContext, Services } from '../graphql/context';
 import { createContext } from '../graphql/context';
 import type { AccountRequests } from '../graphql/accountRequestLimit';
-import { accountRequestLimitPlugin, admitOperation } from '../graphql/accountRequestLimit';
+import { accountRequestLimitPlugin, admitOperation, refuseIfSpent } from '../graphql/accountRequestLimit';
 import { PublicError, errorFormatter, formattedAsPublic, logMaskedErrors, logUnexpectedErrors } from '../graphql/errors';
 import type { KnownOperationOptions } from '../graphql/knownOperations';
 import { KnownOperations } from '../graphql/knownOperations';
@@ -124,10 +124,20 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       onSubscribe: async (ctx, _id, payload) => {
         const limited = subscriptionLimitErrors(Object.keys(ctx.subscriptions).length, webSocket.maxSubscriptions);
         if (limited) return limited;
+        const caller = ctx.extra.caller;
+        if (accountRequests && caller) {
+          try {
+            await refuseIfSpent(accountRequests, caller);
+          } catch (error) {
+            return [error instanceof PublicError ? error : formattedAsPublic(formatError, error as GraphQLError)];
+          }
+        }
         const checked = checkOperation(schema, rules, payload);
-        if ('errors' in checked) return checked.errors.map((error) => formattedAsPublic(formatError, error));
+        if ('errors' in checked) {
+          if (accountRequests && caller?.accountId) await accountRequests.charge(caller.accountId);
+          return checked.errors.map((error) => formattedAsPublic(formatError, error));
+        }
         if (accountRequests) {
-          const caller = ctx.extra.caller;
           if (!caller) return [new PublicError('UNAUTHENTICATED', 'the connection is not authenticated')];
           try {
             await admitOperation(accountRequests, () => caller.accountId, checked.document, payload.operationName);
@@ -199,6 +209,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       } catch (error) {
         throw new PublicError('UNAUTHENTICATED', error instanceof DomainError ? error.message : 'authentication failed');
       }
+      if (accountRequests) await refuseIfSpent(accountRequests, caller);
       // Idempotency-Key (Stripe's convention): the command side makes a retried mutation change nothing twice.
       let idempotencyKey: string | null;
       try {

@@ -68,6 +68,20 @@ describe('Per-account request limit on the GraphQL API', () => {
     for (let i = 0; i < 10; i += 1) expect((await gql(keyhub.url, gateway, VERIFY, { key: 'sk-not-a-key' })).data?.verifyApiKey).toMatchObject({ valid: false });
   });
 
+  it('counts operations refused before they run, and refuses an account over its allowance before parsing its request', async () => {
+    const flooder = await tokenFor({ sub: 'flooder', account: 'acct-flooder' });
+    const codes: string[] = [];
+    // Invalid operations cost parsing and validation: before, they were never counted, so a flood of them was never limited.
+    for (let i = 0; i < 50 && codes.at(-1) !== 'RATE_LIMITED'; i += 1) codes.push(String((await gql(keyhub.url, flooder, '{ nope }')).errors?.[0]?.extensions?.['code']));
+    expect(codes.at(-1)).toBe('RATE_LIMITED');
+    expect(codes.slice(0, -1).every((code) => code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
+    // Spent: the next request is refused without being parsed (unparsable text gets RATE_LIMITED, not GRAPHQL_PARSE_FAILED).
+    expect((await gql(keyhub.url, flooder, '{{{ not graphql')).errors?.[0]?.extensions?.['code']).toBe('RATE_LIMITED');
+    // A gateway token of that account still verifies keys.
+    const sameAccountGateway = await tokenFor({ sub: 'gw-2', account: 'acct-flooder', roles: ['gateway'] });
+    expect((await gql(keyhub.url, sameAccountGateway, VERIFY, { key: 'sk-not-a-key' })).data?.verifyApiKey).toMatchObject({ valid: false });
+  });
+
   it('counts operations over graphql-ws too', async () => {
     const client = wsClient(keyhub.wsUrl, noisy);
     clients.push(client);
