@@ -21,6 +21,14 @@ export const KeyFieldsFragment = graphql(`
     lastUsedAt
     expiresAt
     version
+    limits {
+      requestsPerMinute
+      requestsPerDay
+      tokensPerMinute
+      tokensPerDay
+      tokensPerMonth
+    }
+    metadata
   }
 `);
 
@@ -92,6 +100,22 @@ export const DescribeKeyMutation = graphql(`
 export const UpdateScopeMutation = graphql(`
   mutation UpdateScope($id: ID!, $scope: AccessScopeInput!, $ipAllowlist: [String!], $expectedVersion: Int) {
     updateScope(id: $id, scope: $scope, ipAllowlist: $ipAllowlist, expectedVersion: $expectedVersion) {
+      ...KeyFields
+    }
+  }
+`);
+
+export const UpdateLimitsMutation = graphql(`
+  mutation UpdateLimits($id: ID!, $limits: KeyLimitsInput!, $expectedVersion: Int) {
+    updateKeyLimits(id: $id, limits: $limits, expectedVersion: $expectedVersion) {
+      ...KeyFields
+    }
+  }
+`);
+
+export const UpdateMetadataMutation = graphql(`
+  mutation UpdateMetadata($id: ID!, $metadata: JSON, $expectedVersion: Int) {
+    updateKeyMetadata(id: $id, metadata: $metadata, expectedVersion: $expectedVersion) {
       ...KeyFields
     }
   }

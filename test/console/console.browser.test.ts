@@ -58,6 +58,7 @@ describe('The console in a browser', () => {
   let devSecret: string;
   let token: string;
   const created: { secret?: string; id?: string } = {};
+  const limitedKey: { secret?: string; id?: string } = {};
   // What the page itself got wrong: script errors and anything the Content-Security-Policy blocked.
   const pageProblems: string[] = [];
 
@@ -267,7 +268,7 @@ describe('The console in a browser', () => {
   });
 
   it('edits description, scope and allowlist', async () => {
-    await openAction(page, 'mine', 'Edit description, scope and allowlist');
+    await openAction(page, 'mine', 'Edit description, scope, allowlist, limits and metadata');
     const dialog = page.getByRole('dialog', { name: 'Edit mine' });
     await dialog.getByText('The new scope takes precedence').waitFor();
     await dialog.getByRole('textbox', { name: 'Description (optional)' }).fill('now for chat');
@@ -277,6 +278,69 @@ describe('The console in a browser', () => {
     await dialog.waitFor({ state: 'detached' });
     await eventually(async () => expect(await cellOf(page, 'mine', 'Access scope')).toBe('Range (1)'));
     expect(await cellOf(page, 'mine', 'Description')).toBe('now for chat');
+  });
+
+  it('sets limits and metadata when creating and editing, each error next to its field', async () => {
+    await page.getByRole('button', { name: 'Create API key' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Create API key' });
+    await dialog.getByRole('textbox', { name: 'Name' }).fill('limited');
+    const limits = dialog.getByRole('group', { name: 'Limits (optional)' });
+    const tokensPerDay = limits.getByRole('textbox', { name: 'Tokens per day' });
+    const metadata = dialog.getByRole('textbox', { name: 'Metadata (optional JSON object)' });
+    await tokensPerDay.fill('0');
+    await limits.getByText('A whole number from 1 to 2147483647, or empty for no limit.').waitFor();
+    expect(await tokensPerDay.getAttribute('aria-invalid')).toBe('true');
+    await tokensPerDay.fill('100000');
+    await metadata.fill('[1, 2]');
+    await dialog.getByText('Must be a JSON object, e.g. {"team": "search"}.').waitFor();
+    // Over 1 KB: only the server measures it, and its BAD_USER_INPUT (field "metadata") sits next to the field.
+    await metadata.fill(JSON.stringify({ note: 'x'.repeat(1100) }));
+    await dialog.getByRole('checkbox', { name: /I have agreed/ }).check();
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await dialog.getByText(/metadata must be at most 1024 bytes/).waitFor();
+    expect(await metadata.getAttribute('aria-invalid')).toBe('true');
+
+    // A limit the server refuses (a console older than the server's rules, simulated by rewriting the request):
+    // its extensions.field, limits.tokensPerDay, puts the message next to "Tokens per day".
+    await metadata.fill('{"team": "search", "plan": "pro"}');
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postDataJSON() as { variables?: { input?: { limits?: Record<string, unknown> } } } | null;
+      if (body?.variables?.input?.limits) body.variables.input.limits['tokensPerDay'] = 0;
+      await route.continue({ postData: JSON.stringify(body) });
+    });
+    try {
+      await dialog.getByRole('button', { name: 'OK' }).click();
+      await limits.getByText(/tokensPerDay must be a whole number/).waitFor();
+      expect(await tokensPerDay.getAttribute('aria-invalid')).toBe('true');
+    } finally {
+      await page.unroute('**/graphql');
+    }
+    await tokensPerDay.fill('');
+    await tokensPerDay.fill('100000');
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    const secretDialog = page.getByRole('alertdialog', { name: 'Save your API key' });
+    limitedKey.secret = await secretDialog.getByRole('textbox', { name: /^Secret/ }).inputValue();
+    await secretDialog.getByRole('button', { name: 'Copy secret' }).click();
+    await secretDialog.getByRole('button', { name: 'Close' }).click();
+    await rowOf(page, 'limited').waitFor();
+    limitedKey.id = await cellOf(page, 'limited', 'ID').then((text) => text.replace(/Copy$|Copied$/, '').trim());
+    const stored = async () => (await api(`query($id: ID!) { apiKey(id: $id) { limits { requestsPerMinute tokensPerDay } metadata } }`, { id: limitedKey.id })).data.apiKey;
+    expect(await stored()).toEqual({ limits: { requestsPerMinute: null, tokensPerDay: 100000 }, metadata: { team: 'search', plan: 'pro' } });
+
+    // Edit: the dialog starts from the key's values; one limit set, one cleared, metadata replaced.
+    await openAction(page, 'limited', 'Edit description, scope, allowlist, limits and metadata');
+    const edit = page.getByRole('dialog', { name: 'Edit limited' });
+    expect(await edit.getByRole('textbox', { name: 'Tokens per day' }).inputValue()).toBe('100000');
+    expect(JSON.parse(await edit.getByRole('textbox', { name: 'Metadata (optional JSON object)' }).inputValue())).toEqual({ team: 'search', plan: 'pro' });
+    await edit.getByRole('textbox', { name: 'Requests per minute' }).fill('2');
+    await edit.getByRole('textbox', { name: 'Tokens per day' }).fill('');
+    await edit.getByRole('textbox', { name: 'Metadata (optional JSON object)' }).fill('{"team": "ads"}');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await stored()).toEqual({ limits: { requestsPerMinute: 2, tokensPerDay: null }, metadata: { team: 'ads' } });
+
+    expect((await api(DELETE, { id: limitedKey.id })).errors).toBeUndefined();
+    await rowOf(page, 'limited').waitFor({ state: 'detached' });
   });
 
   it('rotates with a grace period, showing the new secret once', async () => {
