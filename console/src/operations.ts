@@ -192,3 +192,15 @@ export const KeyEventsSubscription = graphql(`
     }
   }
 `);
+
+export const UsageQuery = graphql(`
+  query Usage($id: ID!, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity) {
+    apiKeyUsage(id: $id, from: $from, to: $to, granularity: $granularity) {
+      start
+      requests
+      denied
+      promptTokens
+      completionTokens
+    }
+  }
+`);

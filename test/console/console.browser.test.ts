@@ -75,7 +75,7 @@ describe('The console in a browser', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     // No JWT_SECRET: keyhub makes a development secret and prints the console link, as on a newcomer's first start.
-    [keyhub, browser] = await Promise.all([startKeyhubProcess({ env: { JWT_SECRET: '', TRUST_PROXY: 'loopback' } }), launchChromium()]);
+    [keyhub, browser] = await Promise.all([startKeyhubProcess({ env: { JWT_SECRET: '', TRUST_PROXY: 'loopback', USAGE_FLUSH_MS: '100' } }), launchChromium()]);
     await eventually(() => {
       const match = /(http:\/\/\S+\/#token=[A-Za-z0-9._-]+)/.exec(keyhub.output());
       if (!match?.[1]) throw new Error(`no console link in the log:\n${keyhub.output()}`);
@@ -338,6 +338,50 @@ describe('The console in a browser', () => {
     await edit.getByRole('button', { name: 'Save' }).click();
     await edit.waitFor({ state: 'detached' });
     expect(await stored()).toEqual({ limits: { requestsPerMinute: 2, tokensPerDay: null }, metadata: { team: 'ads' } });
+  });
+
+  it('charts a key\'s requests, denials and tokens over the last day and week, with the numbers as text and a table', async () => {
+    // Through the API, as a gateway would: verifications until the limit of 2 a minute denies one, and a token report.
+    let valid = 0;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const answer = (await api(VERIFY, { key: limitedKey.secret })).data.verifyApiKey;
+      if (!answer.valid) {
+        expect(answer.reason).toBe('RATE_LIMITED');
+        break;
+      }
+      valid++;
+    }
+    expect(valid).toBeGreaterThanOrEqual(2); // 2, or more when a minute turned over meanwhile
+    const report = await fetch(`${keyhub.baseUrl}/usage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entries: [{ keyId: limitedKey.id, promptTokens: 30, completionTokens: 12 }] }),
+    });
+    expect(await report.json()).toEqual({ recorded: 1, rejected: 0 });
+
+    await openAction(page, 'limited', 'Usage');
+    const dialog = page.getByRole('dialog', { name: 'Usage of limited' });
+    // The counts reach the read model with the next flush (USAGE_FLUSH_MS is 100 here): refresh until they show.
+    await eventually(async () => {
+      await dialog.getByRole('button', { name: 'Refresh' }).click();
+      await dialog.getByRole('status').filter({ hasText: `Last 24 hours: ${valid} requests, 1 denied, 42 tokens` }).waitFor({ timeout: 300 });
+    });
+    await dialog.locator('.usage-chart canvas').first().waitFor(); // uPlot, loaded with the dialog, drew it
+    await shot('usage');
+
+    // The same numbers, bucket by bucket, in the table (24 hourly rows, oldest first).
+    await dialog.getByText('Show the numbers as a table').click();
+    const table = dialog.getByRole('table', { name: 'Use of limited per time bucket' });
+    const columnSum = async (column: number) =>
+      (await table.getByRole('row').evaluateAll((rows, index) => rows.slice(1).map((row) => Number(row.children[index]?.textContent ?? 'NaN')), column)).reduce((sum, value) => sum + value, 0);
+    expect(await table.getByRole('row').count()).toBe(1 + 24);
+    expect([await columnSum(1), await columnSum(2), await columnSum(3), await columnSum(4)]).toEqual([valid, 1, 30, 12]);
+
+    await dialog.getByRole('combobox', { name: 'Period' }).selectOption({ label: 'Last 7 days' });
+    await dialog.getByRole('status').filter({ hasText: `Last 7 days: ${valid} requests, 1 denied, 42 tokens` }).waitFor();
+    await eventually(async () => expect(await table.getByRole('row').count()).toBe(1 + 7));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
 
     expect((await api(DELETE, { id: limitedKey.id })).errors).toBeUndefined();
     await rowOf(page, 'limited').waitFor({ state: 'detached' });
