@@ -7,7 +7,7 @@ import type { KeyhubProcess } from '../support/keyhubProcess';
 import { startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
 import { REPORT_LEAK } from '../support/keyCareOperations';
-import { CREATE, DELETE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
+import { CREATE, DELETE, DESCRIBE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
 
 /**
  * The console (console/) driven in headless Chromium against the real built server (what
@@ -628,6 +628,61 @@ describe('The console in a browser', () => {
       await other.getByText('Your session has expired or was refused. Sign in again.').waitFor();
     } finally {
       await other.close();
+    }
+  });
+
+  it('offers GraphiQL at /graphql, from keyhub alone, with queries and subscriptions (graphql-ws)', async () => {
+    // A context of its own (its storage apart from the console's page), left open: with the bundled Chromium's
+    // flags, closing a context can take the browser down with it (the accessibility test closes its own last).
+    const ideContext = await browser.newContext({ viewport: { width: 1360, height: 800 } });
+    const ide = await ideContext.newPage();
+    ide.setDefaultTimeout(10_000);
+    const elsewhere: string[] = [];
+    const problems: string[] = [];
+    ide.on('request', (request) => {
+      if (!request.url().startsWith(keyhub.baseUrl) && !request.url().startsWith('data:')) elsewhere.push(request.url());
+    });
+    ide.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    ide.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
+    });
+    const probe = (await api(CREATE, { input: { name: 'graphiql-probe', acceptTerms: true } })).data.createApiKey.apiKey;
+    try {
+      // Signed in to the console in this tab: GraphiQL takes the token from it.
+      await ide.goto(link);
+      await ide.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+      await ide.goto(`${keyhub.baseUrl}/graphql`);
+      const result = ide.getByRole('region', { name: 'Result Window' });
+      // Ready once its editor holds the query and the schema has been read (the refetch button is enabled again).
+      const ready = async () => {
+        await ide.getByRole('region', { name: 'Query Editor' }).filter({ hasText: 'apiKeys' }).waitFor();
+        await eventually(async () => expect(await ide.getByRole('button', { name: 'Re-fetch GraphQL schema' }).isEnabled()).toBe(true));
+      };
+      await ready();
+      await ide.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+      await result.filter({ hasText: '"totalCount": 13' }).waitFor().catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\nresult: ${await result.textContent()}`);
+      });
+
+      // A subscription, linked in the fragment: events of the account's keys arrive as they happen.
+      await ide.goto('about:blank');
+      await ide.goto(`${keyhub.baseUrl}/graphql#query=${encodeURIComponent('subscription Feed { apiKeyEvents { type keyId version } }')}`);
+      await ide.getByRole('region', { name: 'Query Editor' }).filter({ hasText: 'apiKeyEvents' }).waitFor();
+      await eventually(async () => expect(await ide.getByRole('button', { name: 'Re-fetch GraphQL schema' }).isEnabled()).toBe(true));
+      await ide.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+      await ide.getByRole('button', { name: 'Stop query (Ctrl-Enter)' }).waitFor();
+      let edits = 0;
+      await eventually(async () => {
+        await api(DESCRIBE, { id: probe.id, d: `seen through graphiql ${++edits}` });
+        await result.filter({ hasText: probe.id }).waitFor({ timeout: 500 });
+      });
+      await result.filter({ hasText: '"type": "ApiKeyDescriptionUpdated"' }).waitFor();
+      await ide.getByRole('button', { name: 'Stop query (Ctrl-Enter)' }).click();
+      expect(elsewhere).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await ide.goto('about:blank'); // ends its WebSocket
+      expect((await api(DELETE, { id: probe.id })).errors).toBeUndefined();
     }
   });
 
