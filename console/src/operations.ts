@@ -166,6 +166,7 @@ export const HistoryQuery = graphql(`
       version
       occurredAt
       actor
+      data
     }
   }
 `);

@@ -210,6 +210,12 @@ describe('The console in a browser', () => {
     await rowOf(page, 'leaky').waitFor({ timeout: 3000 });
     expect((await gql(keyhub.url, null, REPORT_LEAK, { secret: leaky.secret })).data.reportLeakedKey.received).toBe(true);
     await eventually(async () => expect(await page.getByRole('switch', { name: 'Enabled: leaky' }).getAttribute('aria-checked')).toBe('false'), 3000);
+    // Why it is off: its history says the leak report did it.
+    await openAction(page, 'leaky', 'History');
+    const history = page.getByRole('dialog', { name: 'History of leaky' });
+    await history.getByRole('cell', { name: 'ApiKeyStatusChanged: disabled, reported as leaked' }).waitFor();
+    await history.getByRole('button', { name: 'Close' }).click();
+    await history.waitFor({ state: 'detached' });
     expect((await api(DELETE, { id: leaky.apiKey.id })).errors).toBeUndefined();
     await rowOf(page, 'leaky').waitFor({ state: 'detached', timeout: 3000 });
   });
