@@ -236,6 +236,7 @@ export async function startKeyhub(
     lifecycle,
     accountRequests: new AccountRequestLimiter(config.ACCOUNT_REQUESTS_PER_SECOND),
     production: config.NODE_ENV === 'production',
+    graphiql: config.GRAPHIQL ?? config.NODE_ENV !== 'production',
     readinessProblems: () => [...projectionReadiness(runner.problem), ...writeHealth.problems()],
     trustProxy: config.TRUST_PROXY,
     webSocket: {

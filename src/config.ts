@@ -69,6 +69,8 @@ const schema = z.object({
   /** `true`: /auth answers without FORWARD_AUTH_TOKEN in production too (the network alone guards it). */
   FORWARD_AUTH_OPEN: z.enum(['true', 'false'], 'FORWARD_AUTH_OPEN must be true or false').default('false').transform((value) => value === 'true'),
   /** `true` (or `npm start -- --print-token`): print a development token at start, not only on the first start. Without JWT_SECRET only. */
+  /** GraphiQL at GET /graphql for browsers: on by default except with NODE_ENV=production. */
+  GRAPHIQL: z.enum(['true', 'false'], 'GRAPHIQL must be true or false').optional().transform((value) => (value === undefined ? undefined : value === 'true')),
   KEYHUB_PRINT_DEV_TOKEN: z.enum(['true', 'false'], 'KEYHUB_PRINT_DEV_TOKEN must be true or false').default('false').transform((value) => value === 'true'),
   /** When set, GET /metrics requires it (Authorization: Bearer). In production /metrics is served on the main port only with it. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),

@@ -9,6 +9,7 @@ import { ExpiryDialog } from './dialogs/ExpiryDialog';
 import { HistoryDialog } from './dialogs/HistoryDialog';
 import { RotateDialog } from './dialogs/RotateDialog';
 import { SecretDialog } from './dialogs/SecretDialog';
+import { UsageDialog } from './dialogs/UsageDialog';
 import { scopeSummary } from './keyForm';
 import type { ApiKeyOrder, ApiKeyStatus, KeyFieldsFragment } from './gql/graphql';
 import { useT } from './i18n';
@@ -21,7 +22,7 @@ type Key = KeyFieldsFragment;
 type Open =
   | { kind: 'create' }
   | { kind: 'secret'; secret: string; keyName: string; previousValidUntil?: string }
-  | { kind: 'name' | 'details' | 'rotate' | 'expiry' | 'history' | 'delete'; apiKey: Key }
+  | { kind: 'name' | 'details' | 'rotate' | 'expiry' | 'history' | 'usage' | 'delete'; apiKey: Key }
   | null;
 
 export const PAGE_SIZE = 10;
@@ -239,6 +240,7 @@ export function KeysPage(props: { connection: Connection; region: string; onRegi
                         { label: t('rotate'), onSelect: () => setOpen({ kind: 'rotate', apiKey: key }) },
                         { label: t('expiry'), onSelect: () => setOpen({ kind: 'expiry', apiKey: key }) },
                         { label: t('history'), onSelect: () => setOpen({ kind: 'history', apiKey: key }) },
+                        { label: t('usage'), onSelect: () => setOpen({ kind: 'usage', apiKey: key }) },
                         { label: t('delete'), onSelect: () => setOpen({ kind: 'delete', apiKey: key }), danger: true },
                       ]}
                     />
@@ -311,6 +313,7 @@ export function KeysPage(props: { connection: Connection; region: string; onRegi
         />
       )}
       {open?.kind === 'history' && <HistoryDialog apiKey={open.apiKey} onClose={() => setOpen(null)} />}
+      {open?.kind === 'usage' && <UsageDialog apiKey={open.apiKey} onClose={() => setOpen(null)} />}
       {open?.kind === 'delete' && (
         <DeleteDialog
           apiKey={open.apiKey}

@@ -3,7 +3,8 @@ import { fieldMatches } from './apiErrors';
 import type { KeyFieldsFragment, ScopeMode } from './gql/graphql';
 import type { MessageKey, Translate } from './i18n';
 import { useT } from './i18n';
-import { IP_ALLOWLIST_MAX, badIpLines, badScopeLines, descriptionOk, linesOf, nameProblem, regionOk } from './rules';
+import type { LimitKind } from './rules';
+import { IP_ALLOWLIST_MAX, LIMIT_KINDS, badIpLines, badScopeLines, descriptionOk, limitOk, linesOf, metadataProblem, nameProblem, regionOk } from './rules';
 import { fromLocalInput } from './time';
 import { Field } from './ui';
 
@@ -17,9 +18,18 @@ export interface KeyFormValues {
   services: string;
   ipAllowlist: string;
   expiresAt: string;
+  /** Per kind, as typed; empty: no limit of that kind. */
+  limits: Record<LimitKind, string>;
+  /** JSON text; empty: none. */
+  metadata: string;
 }
 
-export type FormField = 'name' | 'description' | 'region' | 'scope' | 'models' | 'services' | 'ipAllowlist' | 'expiresAt';
+/** A limit's field, named as the server's extensions.field names it (e.g. limits.tokensPerDay). */
+export type LimitField = `limits.${LimitKind}`;
+export type FormField = 'name' | 'description' | 'region' | 'scope' | 'models' | 'services' | 'ipAllowlist' | 'expiresAt' | 'limits' | LimitField | 'metadata';
+
+const limitField = (kind: LimitKind): LimitField => `limits.${kind}`;
+const noLimits = (): Record<LimitKind, string> => ({ requestsPerMinute: '', requestsPerDay: '', tokensPerMinute: '', tokensPerDay: '', tokensPerMonth: '' });
 
 export const emptyForm = (region: string): KeyFormValues => ({
   name: '',
@@ -30,6 +40,8 @@ export const emptyForm = (region: string): KeyFormValues => ({
   services: '',
   ipAllowlist: '',
   expiresAt: '',
+  limits: noLimits(),
+  metadata: '',
 });
 
 export const formOf = (key: KeyFieldsFragment): KeyFormValues => ({
@@ -41,6 +53,8 @@ export const formOf = (key: KeyFieldsFragment): KeyFormValues => ({
   services: key.scope.services.join('\n'),
   ipAllowlist: key.ipAllowlist.join('\n'),
   expiresAt: '',
+  limits: Object.fromEntries(LIMIT_KINDS.map((kind) => [kind, key.limits[kind] === null || key.limits[kind] === undefined ? '' : String(key.limits[kind])])) as Record<LimitKind, string>,
+  metadata: key.metadata === null || key.metadata === undefined ? '' : JSON.stringify(key.metadata, null, 2),
 });
 
 export const scopeInput = (values: KeyFormValues) =>
@@ -49,6 +63,14 @@ export const scopeInput = (values: KeyFormValues) =>
     : { mode: 'RESTRICTED' as const, models: linesOf(values.models).map((entry) => entry.value), services: linesOf(values.services).map((entry) => entry.value) };
 
 export const allowlistInput = (values: KeyFormValues): string[] => linesOf(values.ipAllowlist).map((entry) => entry.value);
+
+/** Every kind, null where the field is empty (no limit of that kind). */
+export const limitsInput = (values: KeyFormValues): Record<LimitKind, number | null> =>
+  Object.fromEntries(LIMIT_KINDS.map((kind) => [kind, values.limits[kind].trim() === '' ? null : Number(values.limits[kind].trim())])) as Record<LimitKind, number | null>;
+
+export const metadataInput = (values: KeyFormValues): unknown => (values.metadata.trim() === '' ? null : JSON.parse(values.metadata));
+
+export const limitsChanged = (before: KeyFormValues, after: KeyFormValues): boolean => LIMIT_KINDS.some((kind) => before.limits[kind].trim() !== after.limits[kind].trim());
 
 const lineMessages = (lines: number[], key: MessageKey, t: Translate): string | undefined =>
   lines.length ? lines.map((line) => t(key, { line })).join(' ') : undefined;
@@ -79,6 +101,11 @@ export function formProblems(values: KeyFormValues, fields: readonly FormField[]
     const instant = fromLocalInput(values.expiresAt);
     if (!instant || Date.parse(instant) <= Date.now()) problems.expiresAt = t('expiryPast');
   }
+  if (has('limits')) for (const kind of LIMIT_KINDS) if (!limitOk(kind, values.limits[kind])) problems[limitField(kind)] = t('limitBad');
+  if (has('metadata')) {
+    const problem = metadataProblem(values.metadata);
+    if (problem) problems.metadata = t(problem === 'json' ? 'metadataNotJson' : 'metadataNotObject');
+  }
   return problems;
 }
 
@@ -87,7 +114,8 @@ export function serverFieldOf(error: ApiError | null): FormField | null {
   if (!error || error.code !== 'BAD_USER_INPUT' || !error.field) return null;
   if (fieldMatches(error.field, 'scope.models')) return 'models';
   if (fieldMatches(error.field, 'scope.services')) return 'services';
-  for (const field of ['name', 'description', 'region', 'scope', 'ipAllowlist', 'expiresAt'] as const) if (fieldMatches(error.field, field)) return field;
+  for (const kind of LIMIT_KINDS) if (fieldMatches(error.field, limitField(kind))) return limitField(kind);
+  for (const field of ['name', 'description', 'region', 'scope', 'ipAllowlist', 'expiresAt', 'metadata'] as const) if (fieldMatches(error.field, field)) return field;
   return null;
 }
 
@@ -179,6 +207,37 @@ export function KeyFormFields({ values, onChange, errors, fields, regions = [] }
           )}
         </Field>
       )}
+      {has('limits') && (
+        <fieldset className="limits">
+          <legend>{t('limits')}</legend>
+          <p className="hint">{t('limitsHint')}</p>
+          <div className="limit-grid">
+            {LIMIT_KINDS.map((kind) => (
+              <Field key={kind} label={t(`limit_${kind}`)} error={errors[limitField(kind)]}>
+                {({ id, describedBy, invalid }) => (
+                  <input
+                    id={id}
+                    inputMode="numeric"
+                    value={values.limits[kind]}
+                    aria-describedby={describedBy}
+                    aria-invalid={invalid}
+                    autoComplete="off"
+                    maxLength={12}
+                    onChange={(event) => set({ limits: { ...values.limits, [kind]: event.target.value } })}
+                  />
+                )}
+              </Field>
+            ))}
+          </div>
+        </fieldset>
+      )}
+      {has('metadata') && (
+        <Field label={t('metadata')} hint={t('metadataHint')} error={errors.metadata}>
+          {({ id, describedBy, invalid }) => (
+            <textarea id={id} rows={3} value={values.metadata} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} maxLength={20000} onChange={(event) => set({ metadata: event.target.value })} />
+          )}
+        </Field>
+      )}
     </>
   );
 }
@@ -210,6 +269,8 @@ export function changedFields(before: KeyFormValues, after: KeyFormValues): Form
   if (before.services !== after.services) changed.push('services', 'scope');
   if (before.ipAllowlist !== after.ipAllowlist) changed.push('ipAllowlist');
   if (before.expiresAt !== after.expiresAt) changed.push('expiresAt');
+  for (const kind of LIMIT_KINDS) if (before.limits[kind] !== after.limits[kind]) changed.push(limitField(kind));
+  if (before.metadata !== after.metadata) changed.push('metadata');
   return changed;
 }
 

@@ -21,6 +21,14 @@ export const KeyFieldsFragment = graphql(`
     lastUsedAt
     expiresAt
     version
+    limits {
+      requestsPerMinute
+      requestsPerDay
+      tokensPerMinute
+      tokensPerDay
+      tokensPerMonth
+    }
+    metadata
   }
 `);
 
@@ -97,6 +105,22 @@ export const UpdateScopeMutation = graphql(`
   }
 `);
 
+export const UpdateLimitsMutation = graphql(`
+  mutation UpdateLimits($id: ID!, $limits: KeyLimitsInput!, $expectedVersion: Int) {
+    updateKeyLimits(id: $id, limits: $limits, expectedVersion: $expectedVersion) {
+      ...KeyFields
+    }
+  }
+`);
+
+export const UpdateMetadataMutation = graphql(`
+  mutation UpdateMetadata($id: ID!, $metadata: JSON, $expectedVersion: Int) {
+    updateKeyMetadata(id: $id, metadata: $metadata, expectedVersion: $expectedVersion) {
+      ...KeyFields
+    }
+  }
+`);
+
 export const SetStatusMutation = graphql(`
   mutation SetStatus($id: ID!, $status: ApiKeyStatus!, $expectedVersion: Int) {
     setKeyStatus(id: $id, status: $status, expectedVersion: $expectedVersion) {
@@ -142,6 +166,7 @@ export const HistoryQuery = graphql(`
       version
       occurredAt
       actor
+      data
     }
   }
 `);
@@ -165,6 +190,18 @@ export const KeyEventsSubscription = graphql(`
       keyId
       type
       version
+    }
+  }
+`);
+
+export const UsageQuery = graphql(`
+  query Usage($id: ID!, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity) {
+    apiKeyUsage(id: $id, from: $from, to: $to, granularity: $granularity) {
+      start
+      requests
+      denied
+      promptTokens
+      completionTokens
     }
   }
 `);

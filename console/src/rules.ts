@@ -3,11 +3,14 @@
 // scopes and allowlists.
 import { parseDescription } from '../../src/domain/rules/description';
 import { IP_ALLOWLIST_MAX, normaliseIpEntry } from '../../src/domain/rules/ipAllowlist';
+import type { LimitKind } from '../../src/domain/rules/limits';
+import { LIMIT_KINDS, parseLimits } from '../../src/domain/rules/limits';
 import { NAME_MAX, NAME_MIN, parseKeyName } from '../../src/domain/rules/name';
 import { parseRegion } from '../../src/domain/rules/region';
 import { parseScope } from '../../src/domain/rules/scope';
 
-export { IP_ALLOWLIST_MAX, NAME_MAX, NAME_MIN };
+export { IP_ALLOWLIST_MAX, LIMIT_KINDS, NAME_MAX, NAME_MIN };
+export type { LimitKind };
 
 const passes = (check: () => unknown): boolean => {
   try {
@@ -45,3 +48,23 @@ export const badScopeLines = (text: string): number[] =>
   linesOf(text)
     .filter((entry) => !passes(() => parseScope({ mode: 'RESTRICTED', models: [entry.value] })))
     .map((entry) => entry.line);
+
+/** A limit as typed: empty for none, otherwise what parseLimits accepts (a whole number from 1 to 2^31-1). */
+export const limitOk = (kind: LimitKind, text: string): boolean =>
+  text.trim() === '' || (/^\d+$/.test(text.trim()) && passes(() => parseLimits({ [kind]: Number(text.trim()) })));
+
+/**
+ * Metadata as typed: empty for none, otherwise a JSON object. Its size (1 KB of canonical JSON) is
+ * the server's to check (src/domain/rules/metadata.ts counts bytes with Node's Buffer); its answer is
+ * shown next to the field like any BAD_USER_INPUT.
+ */
+export function metadataProblem(text: string): 'json' | 'object' | null {
+  if (text.trim() === '') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'json';
+  }
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? null : 'object';
+}

@@ -9,7 +9,17 @@ import { gzipSync } from 'node:zlib';
  * /assets/* its content-hashed files. Everything is read into memory once at start (a few hundred
  * kB), so a request never touches the disk and no path from a request ever reaches the file system.
  */
-export type ConsoleAssetsHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type ConsoleAssetsHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
+  /** Answers the build's index.html (or 503 when not built), whatever the request's path. */
+  index: (req: IncomingMessage, res: ServerResponse) => void;
+};
+
+export interface StaticBuildOptions {
+  /** The page's Content-Security-Policy (default CONSOLE_CSP). */
+  csp?: string;
+  /** Where the build is mounted (its Vite `base` without the trailing slash), e.g. /graphiql; default: /. */
+  prefix?: string;
+}
 
 /** Only our own origin: no inline script or style, no CDN, no framing by other sites. */
 export const CONSOLE_CSP = [
@@ -51,13 +61,13 @@ interface Asset {
   etag: string;
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': CONSOLE_CSP,
+const securityHeaders = (csp: string): Record<string, string> => ({
+  'content-security-policy': csp,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
-};
+});
 
 function listFiles(dir: string): string[] {
   const files: string[] = [];
@@ -95,9 +105,9 @@ function loadAssets(dir: string): Map<string, Asset> {
 
 const acceptsGzip = (req: IncomingMessage): boolean => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
 
-function send(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
+function send(req: IncomingMessage, res: ServerResponse, asset: Asset, security: Record<string, string>): void {
   const headers: Record<string, string | number> = {
-    ...SECURITY_HEADERS,
+    ...security,
     'content-type': asset.contentType,
     'cache-control': asset.cacheControl,
     etag: asset.etag,
@@ -115,9 +125,9 @@ function send(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-function notBuilt(res: ServerResponse, dir: string): void {
+function notBuilt(res: ServerResponse, dir: string, security: Record<string, string>): void {
   res
-    .writeHead(503, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+    .writeHead(503, { ...security, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
     .end(`The console is not built (nothing in ${dir}). Run \`npm run build\` (npm start does it), then reload.\n`);
 }
 
@@ -125,37 +135,45 @@ function notBuilt(res: ServerResponse, dir: string): void {
  * A node:http handler: answers GET/HEAD of `/`, `/index.html` and the files of the build, 404 for
  * a missing `/assets/*`, and returns false for every other request (the caller routes those on).
  */
-export function createConsoleAssets(dir: string): ConsoleAssetsHandler {
+export function createConsoleAssets(dir: string, options: StaticBuildOptions = {}): ConsoleAssetsHandler {
   const assets = existsSync(join(dir, 'index.html')) && statSync(dir).isDirectory() ? loadAssets(dir) : null;
-  return (req, res) => {
+  const security = securityHeaders(options.csp ?? CONSOLE_CSP);
+  const prefix = options.prefix ?? '';
+  const index = (req: IncomingMessage, res: ServerResponse): void => {
+    const page = assets?.get('/index.html');
+    if (!page) notBuilt(res, dir, security);
+    else send(req, res, page, security);
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const path = (req.url ?? '/').split('?', 1)[0] as string;
+    const fullPath = (req.url ?? '/').split('?', 1)[0] as string;
+    if (prefix && !fullPath.startsWith(`${prefix}/`)) return false;
+    const path = fullPath.slice(prefix.length);
     if (path === '/' || path === '/index.html') {
-      const index = assets?.get('/index.html');
-      if (!index) notBuilt(res, dir);
-      else send(req, res, index);
+      index(req, res);
       return true;
     }
     const asset = assets?.get(path);
     if (asset) {
-      send(req, res, asset);
+      send(req, res, asset, security);
       return true;
     }
     if (path.startsWith('/assets/')) {
-      res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Not found\n');
+      res.writeHead(404, { ...security, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Not found\n');
       return true;
     }
     return false;
   };
+  return Object.assign(handler, { index });
 }
 
-/** Where `npm run build` puts the console: <project root>/dist/console, found from here in dist/ or src/. */
-export function builtConsoleDir(from: string = __dirname): string {
+/** Where `npm run build` puts the console (or another build, e.g. graphiql): <project root>/dist/<build>, found from here in dist/ or src/. */
+export function builtConsoleDir(from: string = __dirname, build = 'console'): string {
   let dir = from;
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
-    if (up === dir) return join(from, 'console');
+    if (up === dir) return join(from, build);
     dir = up;
   }
-  return join(dir, 'dist', 'console');
+  return join(dir, 'dist', build);
 }

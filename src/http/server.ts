@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -28,6 +28,7 @@ import { GRAPHQL_BODY_LIMIT_BYTES, GRAPHQL_PATH, graphqlHttpHandler } from './gr
 import { CLOSE_SLOW_CONSUMER, ConnectionLimits, MAX_AUTHORIZATION_LENGTH, SLOW_CONSUMER_REASON, closeWhenTokenExpires, subscriptionLimitErrors } from './liveConnections';
 import { Router, refuseUpgrade, sendError, sendJson } from './router';
 import { builtConsoleDir, createConsoleAssets } from './consoleAssets';
+import { GRAPHIQL_PREFIX, createGraphiqlPage, wantsGraphiql } from './graphiqlPage';
 
 export interface HttpDependencies {
   schema: GraphQLSchema;
@@ -54,6 +55,10 @@ export interface HttpDependencies {
   plugins?: ApolloServerPlugin<GraphQLContext>[];
   /** Told of every operation the known-operation path answers (Apollo's plugins do not see them). */
   onKnownOperation?: KnownOperationOptions['onAnswered'];
+  /** GraphiQL at GET /graphql from a browser, its files under /graphiql/ (default: off; on unless production, or GRAPHIQL=true). */
+  graphiql?: boolean;
+  /** Where GraphiQL's build is (default: dist/graphiql). */
+  graphiqlDir?: string;
 }
 
 export interface HttpApp {
@@ -178,6 +183,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // No field sets cache hints; computing a cache policy for every resolved field is pure overhead.
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo's own landing pages load from Apollo's CDN; a browser gets keyhub's GraphiQL instead (when on).
+      ApolloServerPluginLandingPageDisabled(),
       logUnexpectedErrors(logger),
       operationCostPlugin(),
       ...(accountRequests ? [accountRequestLimitPlugin(accountRequests)] : []),
@@ -222,8 +229,13 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
     },
   });
 
+  // GraphiQL answers only a browser's plain GET of /graphql; POST, GET queries and the WebSocket upgrade stay the API's.
+  const graphiql = deps.graphiql ? createGraphiqlPage(deps.graphiqlDir) : null;
+  if (graphiql) router.route({ path: GRAPHIQL_PREFIX, match: 'prefix', methods: ['GET'] }, (req, res) => {
+    if (!graphiql.assets(req, res)) sendError(res, new PublicError('NOT_FOUND', 'no such GraphiQL file'));
+  });
   router
-    .route({ path: GRAPHQL_PATH }, graphqlHttp)
+    .route({ path: GRAPHQL_PATH }, graphiql ? (req, res) => (wantsGraphiql(req) ? graphiql.page(req, res) : graphqlHttp(req, res)) : graphqlHttp)
     .route({ path: '/healthz', methods: ['GET'] }, (_req, res) => sendJson(res, 200, { status: 'ok' }))
     .route({ path: '/readyz', methods: ['GET'] }, (_req, res) => {
       const state = lifecycle.current;

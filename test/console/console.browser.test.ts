@@ -7,7 +7,7 @@ import type { KeyhubProcess } from '../support/keyhubProcess';
 import { startKeyhubProcess } from '../support/keyhubProcess';
 import { gql } from '../support/graphqlClient';
 import { REPORT_LEAK } from '../support/keyCareOperations';
-import { CREATE, DELETE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
+import { CREATE, DELETE, DESCRIBE, RENAME, SET_LIMIT, SET_STATUS, VERIFY } from '../support/operations';
 
 /**
  * The console (console/) driven in headless Chromium against the real built server (what
@@ -58,6 +58,7 @@ describe('The console in a browser', () => {
   let devSecret: string;
   let token: string;
   const created: { secret?: string; id?: string } = {};
+  const limitedKey: { secret?: string; id?: string } = {};
   // What the page itself got wrong: script errors and anything the Content-Security-Policy blocked.
   const pageProblems: string[] = [];
 
@@ -74,7 +75,7 @@ describe('The console in a browser', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     // No JWT_SECRET: keyhub makes a development secret and prints the console link, as on a newcomer's first start.
-    [keyhub, browser] = await Promise.all([startKeyhubProcess({ env: { JWT_SECRET: '', TRUST_PROXY: 'loopback' } }), launchChromium()]);
+    [keyhub, browser] = await Promise.all([startKeyhubProcess({ env: { JWT_SECRET: '', TRUST_PROXY: 'loopback', USAGE_FLUSH_MS: '100' } }), launchChromium()]);
     await eventually(() => {
       const match = /(http:\/\/\S+\/#token=[A-Za-z0-9._-]+)/.exec(keyhub.output());
       if (!match?.[1]) throw new Error(`no console link in the log:\n${keyhub.output()}`);
@@ -209,6 +210,12 @@ describe('The console in a browser', () => {
     await rowOf(page, 'leaky').waitFor({ timeout: 3000 });
     expect((await gql(keyhub.url, null, REPORT_LEAK, { secret: leaky.secret })).data.reportLeakedKey.received).toBe(true);
     await eventually(async () => expect(await page.getByRole('switch', { name: 'Enabled: leaky' }).getAttribute('aria-checked')).toBe('false'), 3000);
+    // Why it is off: its history says the leak report did it.
+    await openAction(page, 'leaky', 'History');
+    const history = page.getByRole('dialog', { name: 'History of leaky' });
+    await history.getByRole('cell', { name: 'ApiKeyStatusChanged: disabled, reported as leaked' }).waitFor();
+    await history.getByRole('button', { name: 'Close' }).click();
+    await history.waitFor({ state: 'detached' });
     expect((await api(DELETE, { id: leaky.apiKey.id })).errors).toBeUndefined();
     await rowOf(page, 'leaky').waitFor({ state: 'detached', timeout: 3000 });
   });
@@ -267,7 +274,7 @@ describe('The console in a browser', () => {
   });
 
   it('edits description, scope and allowlist', async () => {
-    await openAction(page, 'mine', 'Edit description, scope and allowlist');
+    await openAction(page, 'mine', 'Edit description, scope, allowlist, limits and metadata');
     const dialog = page.getByRole('dialog', { name: 'Edit mine' });
     await dialog.getByText('The new scope takes precedence').waitFor();
     await dialog.getByRole('textbox', { name: 'Description (optional)' }).fill('now for chat');
@@ -277,6 +284,113 @@ describe('The console in a browser', () => {
     await dialog.waitFor({ state: 'detached' });
     await eventually(async () => expect(await cellOf(page, 'mine', 'Access scope')).toBe('Range (1)'));
     expect(await cellOf(page, 'mine', 'Description')).toBe('now for chat');
+  });
+
+  it('sets limits and metadata when creating and editing, each error next to its field', async () => {
+    await page.getByRole('button', { name: 'Create API key' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Create API key' });
+    await dialog.getByRole('textbox', { name: 'Name' }).fill('limited');
+    const limits = dialog.getByRole('group', { name: 'Limits (optional)' });
+    const tokensPerDay = limits.getByRole('textbox', { name: 'Tokens per day' });
+    const metadata = dialog.getByRole('textbox', { name: 'Metadata (optional JSON object)' });
+    await tokensPerDay.fill('0');
+    await limits.getByText('A whole number from 1 to 2147483647, or empty for no limit.').waitFor();
+    expect(await tokensPerDay.getAttribute('aria-invalid')).toBe('true');
+    await tokensPerDay.fill('100000');
+    await metadata.fill('[1, 2]');
+    await dialog.getByText('Must be a JSON object, e.g. {"team": "search"}.').waitFor();
+    // Over 1 KB: only the server measures it, and its BAD_USER_INPUT (field "metadata") sits next to the field.
+    await metadata.fill(JSON.stringify({ note: 'x'.repeat(1100) }));
+    await dialog.getByRole('checkbox', { name: /I have agreed/ }).check();
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await dialog.getByText(/metadata must be at most 1024 bytes/).waitFor();
+    expect(await metadata.getAttribute('aria-invalid')).toBe('true');
+
+    // A limit the server refuses (a console older than the server's rules, simulated by rewriting the request):
+    // its extensions.field, limits.tokensPerDay, puts the message next to "Tokens per day".
+    await metadata.fill('{"team": "search", "plan": "pro"}');
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postDataJSON() as { variables?: { input?: { limits?: Record<string, unknown> } } } | null;
+      if (body?.variables?.input?.limits) body.variables.input.limits['tokensPerDay'] = 0;
+      await route.continue({ postData: JSON.stringify(body) });
+    });
+    try {
+      await dialog.getByRole('button', { name: 'OK' }).click();
+      await limits.getByText(/tokensPerDay must be a whole number/).waitFor();
+      expect(await tokensPerDay.getAttribute('aria-invalid')).toBe('true');
+    } finally {
+      await page.unroute('**/graphql');
+    }
+    await tokensPerDay.fill('');
+    await tokensPerDay.fill('100000');
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    const secretDialog = page.getByRole('alertdialog', { name: 'Save your API key' });
+    limitedKey.secret = await secretDialog.getByRole('textbox', { name: /^Secret/ }).inputValue();
+    await secretDialog.getByRole('button', { name: 'Copy secret' }).click();
+    await secretDialog.getByRole('button', { name: 'Close' }).click();
+    await rowOf(page, 'limited').waitFor();
+    limitedKey.id = await cellOf(page, 'limited', 'ID').then((text) => text.replace(/Copy$|Copied$/, '').trim());
+    const stored = async () => (await api(`query($id: ID!) { apiKey(id: $id) { limits { requestsPerMinute tokensPerDay } metadata } }`, { id: limitedKey.id })).data.apiKey;
+    expect(await stored()).toEqual({ limits: { requestsPerMinute: null, tokensPerDay: 100000 }, metadata: { team: 'search', plan: 'pro' } });
+
+    // Edit: the dialog starts from the key's values; one limit set, one cleared, metadata replaced.
+    await openAction(page, 'limited', 'Edit description, scope, allowlist, limits and metadata');
+    const edit = page.getByRole('dialog', { name: 'Edit limited' });
+    expect(await edit.getByRole('textbox', { name: 'Tokens per day' }).inputValue()).toBe('100000');
+    expect(JSON.parse(await edit.getByRole('textbox', { name: 'Metadata (optional JSON object)' }).inputValue())).toEqual({ team: 'search', plan: 'pro' });
+    await edit.getByRole('textbox', { name: 'Requests per minute' }).fill('2');
+    await edit.getByRole('textbox', { name: 'Tokens per day' }).fill('');
+    await edit.getByRole('textbox', { name: 'Metadata (optional JSON object)' }).fill('{"team": "ads"}');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await stored()).toEqual({ limits: { requestsPerMinute: 2, tokensPerDay: null }, metadata: { team: 'ads' } });
+  });
+
+  it('charts a key\'s requests, denials and tokens over the last day and week, with the numbers as text and a table', async () => {
+    // Through the API, as a gateway would: verifications until the limit of 2 a minute denies one, and a token report.
+    let valid = 0;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const answer = (await api(VERIFY, { key: limitedKey.secret })).data.verifyApiKey;
+      if (!answer.valid) {
+        expect(answer.reason).toBe('RATE_LIMITED');
+        break;
+      }
+      valid++;
+    }
+    expect(valid).toBeGreaterThanOrEqual(2); // 2, or more when a minute turned over meanwhile
+    const report = await fetch(`${keyhub.baseUrl}/usage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entries: [{ keyId: limitedKey.id, promptTokens: 30, completionTokens: 12 }] }),
+    });
+    expect(await report.json()).toEqual({ recorded: 1, rejected: 0 });
+
+    await openAction(page, 'limited', 'Usage');
+    const dialog = page.getByRole('dialog', { name: 'Usage of limited' });
+    // The counts reach the read model with the next flush (USAGE_FLUSH_MS is 100 here): refresh until they show.
+    await eventually(async () => {
+      await dialog.getByRole('button', { name: 'Refresh' }).click();
+      await dialog.getByRole('status').filter({ hasText: `Last 24 hours: ${valid} requests, 1 denied, 42 tokens` }).waitFor({ timeout: 300 });
+    });
+    await dialog.locator('.usage-chart canvas').first().waitFor(); // uPlot, loaded with the dialog, drew it
+    await shot('usage');
+
+    // The same numbers, bucket by bucket, in the table (24 hourly rows, oldest first).
+    await dialog.getByText('Show the numbers as a table').click();
+    const table = dialog.getByRole('table', { name: 'Use of limited per time bucket' });
+    const columnSum = async (column: number) =>
+      (await table.getByRole('row').evaluateAll((rows, index) => rows.slice(1).map((row) => Number(row.children[index]?.textContent ?? 'NaN')), column)).reduce((sum, value) => sum + value, 0);
+    expect(await table.getByRole('row').count()).toBe(1 + 24);
+    expect([await columnSum(1), await columnSum(2), await columnSum(3), await columnSum(4)]).toEqual([valid, 1, 30, 12]);
+
+    await dialog.getByRole('combobox', { name: 'Period' }).selectOption({ label: 'Last 7 days' });
+    await dialog.getByRole('status').filter({ hasText: `Last 7 days: ${valid} requests, 1 denied, 42 tokens` }).waitFor();
+    await eventually(async () => expect(await table.getByRole('row').count()).toBe(1 + 7));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    expect((await api(DELETE, { id: limitedKey.id })).errors).toBeUndefined();
+    await rowOf(page, 'limited').waitFor({ state: 'detached' });
   });
 
   it('rotates with a grace period, showing the new secret once', async () => {
@@ -520,6 +634,61 @@ describe('The console in a browser', () => {
       await other.getByText('Your session has expired or was refused. Sign in again.').waitFor();
     } finally {
       await other.close();
+    }
+  });
+
+  it('offers GraphiQL at /graphql, from keyhub alone, with queries and subscriptions (graphql-ws)', async () => {
+    // A context of its own (its storage apart from the console's page), left open: with the bundled Chromium's
+    // flags, closing a context can take the browser down with it (the accessibility test closes its own last).
+    const ideContext = await browser.newContext({ viewport: { width: 1360, height: 800 } });
+    const ide = await ideContext.newPage();
+    ide.setDefaultTimeout(10_000);
+    const elsewhere: string[] = [];
+    const problems: string[] = [];
+    ide.on('request', (request) => {
+      if (!request.url().startsWith(keyhub.baseUrl) && !request.url().startsWith('data:')) elsewhere.push(request.url());
+    });
+    ide.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    ide.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
+    });
+    const probe = (await api(CREATE, { input: { name: 'graphiql-probe', acceptTerms: true } })).data.createApiKey.apiKey;
+    try {
+      // Signed in to the console in this tab: GraphiQL takes the token from it.
+      await ide.goto(link);
+      await ide.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+      await ide.goto(`${keyhub.baseUrl}/graphql`);
+      const result = ide.getByRole('region', { name: 'Result Window' });
+      // Ready once its editor holds the query and the schema has been read (the refetch button is enabled again).
+      const ready = async () => {
+        await ide.getByRole('region', { name: 'Query Editor' }).filter({ hasText: 'apiKeys' }).waitFor();
+        await eventually(async () => expect(await ide.getByRole('button', { name: 'Re-fetch GraphQL schema' }).isEnabled()).toBe(true));
+      };
+      await ready();
+      await ide.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+      await result.filter({ hasText: '"totalCount": 13' }).waitFor().catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\nresult: ${await result.textContent()}`);
+      });
+
+      // A subscription, linked in the fragment: events of the account's keys arrive as they happen.
+      await ide.goto('about:blank');
+      await ide.goto(`${keyhub.baseUrl}/graphql#query=${encodeURIComponent('subscription Feed { apiKeyEvents { type keyId version } }')}`);
+      await ide.getByRole('region', { name: 'Query Editor' }).filter({ hasText: 'apiKeyEvents' }).waitFor();
+      await eventually(async () => expect(await ide.getByRole('button', { name: 'Re-fetch GraphQL schema' }).isEnabled()).toBe(true));
+      await ide.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+      await ide.getByRole('button', { name: 'Stop query (Ctrl-Enter)' }).waitFor();
+      let edits = 0;
+      await eventually(async () => {
+        await api(DESCRIBE, { id: probe.id, d: `seen through graphiql ${++edits}` });
+        await result.filter({ hasText: probe.id }).waitFor({ timeout: 500 });
+      });
+      await result.filter({ hasText: '"type": "ApiKeyDescriptionUpdated"' }).waitFor();
+      await ide.getByRole('button', { name: 'Stop query (Ctrl-Enter)' }).click();
+      expect(elsewhere).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await ide.goto('about:blank'); // ends its WebSocket
+      expect((await api(DELETE, { id: probe.id })).errors).toBeUndefined();
     }
   });
 

@@ -1,4 +1,4 @@
-import { badIpLines, badScopeLines, linesOf, nameProblem, regionOk } from '../../console/src/rules';
+import { badIpLines, badScopeLines, limitOk, linesOf, metadataProblem, nameProblem, regionOk } from '../../console/src/rules';
 
 // The console's as-you-type checks are the server's rules (src/domain/rules), reported per field and per line.
 describe('Console input checks', () => {
@@ -27,5 +27,25 @@ describe('Console input checks', () => {
     expect(regionOk('')).toBe(true);
     expect(regionOk('us-east-1')).toBe(true);
     expect(regionOk('US East')).toBe(false);
+  });
+
+  it('takes an empty limit as none and otherwise only what the server accepts (1 to 2147483647, whole)', () => {
+    expect(limitOk('tokensPerDay', '')).toBe(true);
+    expect(limitOk('tokensPerDay', ' 100000 ')).toBe(true);
+    expect(limitOk('requestsPerMinute', '2147483647')).toBe(true);
+    expect(limitOk('requestsPerMinute', '2147483648')).toBe(false);
+    expect(limitOk('tokensPerDay', '0')).toBe(false);
+    expect(limitOk('tokensPerDay', '1.5')).toBe(false);
+    expect(limitOk('tokensPerDay', '-3')).toBe(false);
+    expect(limitOk('tokensPerDay', '1e3')).toBe(false);
+  });
+
+  it('takes empty metadata as none and otherwise wants a JSON object', () => {
+    expect(metadataProblem('')).toBeNull();
+    expect(metadataProblem('{"team":"search"}')).toBeNull();
+    expect(metadataProblem('{team: search}')).toBe('json');
+    expect(metadataProblem('[1, 2]')).toBe('object');
+    expect(metadataProblem('null')).toBe('object');
+    expect(metadataProblem('"text"')).toBe('object');
   });
 });

@@ -4,14 +4,14 @@ import { apiErrorOf } from '../apiErrors';
 import type { KeyFieldsFragment as Key } from '../gql/graphql';
 import { useT } from '../i18n';
 import type { FormField } from '../keyForm';
-import { KeyFormFields, allowlistInput, emptyForm, scopeInput } from '../keyForm';
+import { KeyFormFields, allowlistInput, emptyForm, limitsInput, metadataInput, scopeInput } from '../keyForm';
 import { CreateKeyMutation } from '../operations';
 import { fromLocalInput } from '../time';
 import { Dialog } from '../ui';
 import { FormError } from './FormError';
 import { useKeyForm } from './useKeyForm';
 
-const CREATE_FIELDS: FormField[] = ['name', 'description', 'region', 'scope', 'ipAllowlist', 'expiresAt'];
+const CREATE_FIELDS: FormField[] = ['name', 'description', 'region', 'scope', 'ipAllowlist', 'expiresAt', 'limits', 'metadata'];
 
 export function CreateDialog(props: { region: string; regions: string[]; limit?: number; onClose: () => void; onCreated: (secret: string, key: Key) => void }) {
   const t = useT();
@@ -29,6 +29,8 @@ export function CreateDialog(props: { region: string; regions: string[]; limit?:
         scope: scopeInput(values),
         ipAllowlist: allowlistInput(values),
         expiresAt: fromLocalInput(values.expiresAt),
+        limits: limitsInput(values),
+        metadata: metadataInput(values),
         acceptTerms: accepted,
       },
     });

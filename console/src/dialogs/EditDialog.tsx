@@ -4,22 +4,24 @@ import { apiErrorOf } from '../apiErrors';
 import type { KeyFieldsFragment as Key } from '../gql/graphql';
 import { useT } from '../i18n';
 import type { FormField } from '../keyForm';
-import { KeyFormFields, allowlistInput, formOf, scopeInput } from '../keyForm';
-import { DescribeKeyMutation, RenameKeyMutation, UpdateScopeMutation } from '../operations';
+import { KeyFormFields, allowlistInput, formOf, limitsChanged, limitsInput, metadataInput, scopeInput } from '../keyForm';
+import { DescribeKeyMutation, RenameKeyMutation, UpdateLimitsMutation, UpdateMetadataMutation, UpdateScopeMutation } from '../operations';
 import { Dialog } from '../ui';
 import { ConflictNotice, FormError } from './FormError';
 import { useKeyForm } from './useKeyForm';
 
-/** Edit name (seed 000's "Edit Name"), or description / scope / allowlist (seed 002's Edit dialog). */
+/** Edit name (seed 000's "Edit Name"), or description / scope / allowlist / limits / metadata (seed 002's Edit dialog). */
 export function EditDialog(props: { apiKey: Key; part: 'name' | 'details'; onClose: () => void }) {
   const t = useT();
-  const fields: FormField[] = props.part === 'name' ? ['name'] : ['description', 'scope', 'ipAllowlist'];
+  const fields: FormField[] = props.part === 'name' ? ['name'] : ['description', 'scope', 'ipAllowlist', 'limits', 'metadata'];
   const [base, setBase] = useState(props.apiKey);
   const form = useKeyForm(formOf(props.apiKey), fields);
   const [busy, setBusy] = useState(false);
   const [, rename] = useMutation(RenameKeyMutation);
   const [, describe] = useMutation(DescribeKeyMutation);
   const [, updateScope] = useMutation(UpdateScopeMutation);
+  const [, updateLimits] = useMutation(UpdateLimitsMutation);
+  const [, updateMetadata] = useMutation(UpdateMetadataMutation);
   const submit = async (element: HTMLFormElement) => {
     if (!form.validate(element)) return;
     const { values } = form;
@@ -44,6 +46,18 @@ export function EditDialog(props: { apiKey: Key; part: 'name' | 'details'; onClo
       steps.push(async () => {
         const result = await updateScope({ id: base.id, scope: scopeInput(values), ipAllowlist: allowlistInput(values), expectedVersion: version });
         return { data: result.data?.updateScope, error: result.error };
+      });
+    }
+    if (props.part === 'details' && limitsChanged(before, values)) {
+      steps.push(async () => {
+        const result = await updateLimits({ id: base.id, limits: limitsInput(values), expectedVersion: version });
+        return { data: result.data?.updateKeyLimits, error: result.error };
+      });
+    }
+    if (props.part === 'details' && values.metadata.trim() !== before.metadata.trim()) {
+      steps.push(async () => {
+        const result = await updateMetadata({ id: base.id, metadata: metadataInput(values), expectedVersion: version });
+        return { data: result.data?.updateKeyMetadata, error: result.error };
       });
     }
     for (const step of steps) {

@@ -8,6 +8,12 @@ import { formatTime, zoneLabel } from '../time';
 import { Dialog } from '../ui';
 import { FormError, formErrorText } from './FormError';
 
+/** A disable by a leak report says so (seed: a key found in public is switched off for its owner). */
+const leakedDisable = (event: { type: string; data: unknown }): boolean => {
+  const data = event.data as { status?: unknown; reason?: unknown } | null;
+  return event.type === 'ApiKeyStatusChanged' && data?.status === 'DISABLED' && data.reason === 'LEAKED';
+};
+
 export function HistoryDialog(props: { apiKey: Key; onClose: () => void }) {
   const t = useT();
   const [{ data, error }] = useQuery({ query: HistoryQuery, variables: { id: props.apiKey.id } });
@@ -31,7 +37,7 @@ export function HistoryDialog(props: { apiKey: Key; onClose: () => void }) {
           {data?.apiKeyHistory.map((event) => (
             <tr key={event.id}>
               <td>{event.version}</td>
-              <td>{event.type}</td>
+              <td>{leakedDisable(event) ? t('leakedEvent', { type: event.type }) : event.type}</td>
               <td>{event.actor}</td>
               <td>{formatTime(event.occurredAt)}</td>
             </tr>
