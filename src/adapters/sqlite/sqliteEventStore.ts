@@ -36,6 +36,14 @@ const ROW_COLUMNS = 'position, stream, revision, id, type, data, metadata, creat
 const SUBSCRIPTION_BATCH = 1000;
 
 /**
+ * How often a store with waiting subscriptions asks SQLite whether another connection (another
+ * keyhub process on the same DATA_DIR) committed: `PRAGMA data_version`, a read of the WAL index in
+ * shared memory (microseconds, no disk I/O). It bounds how long a revocation through one process
+ * stays unseen by another.
+ */
+export const OTHER_WRITERS_POLL_MS = 5;
+
+/**
  * What the file system did to the log, in words an operator acts on. Each is the machine's state,
  * not the request's: the append wrote nothing (SQLite rolls the transaction back) and may be retried
  * once the condition is gone, so it is the port's EventStoreUnavailableError (SERVICE_UNAVAILABLE).
@@ -67,7 +75,11 @@ interface PendingAppend {
  * The embedded event store: an append-only log in SQLite (WAL, synchronous=FULL, so an
  * acknowledged append survives a crash), with the EventStoreDB client's semantics: one revision
  * sequence per stream checked against `expectedRevision`, a global position per event, and
- * catch-up subscriptions to $all. One process owns the file.
+ * catch-up subscriptions to $all. Several processes may share the file: SQLite's write lock
+ * serialises their appends (each group commit is one `BEGIN IMMEDIATE` transaction, so the
+ * expected revision is checked against the log as it is when the lock is held, and positions are
+ * committed in order), and a subscription is woken by this process's appends at once and by
+ * another's within OTHER_WRITERS_POLL_MS.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -75,6 +87,11 @@ export class SqliteEventStore implements EventStore {
   private readonly statements;
   private disposed = false;
   private pendingAppends: PendingAppend[] = [];
+  /** Running subscriptions; while there are any, other writers' commits are polled for. */
+  private subscriptions = 0;
+  private poller: NodeJS.Timeout | null = null;
+  private readonly dataVersion: Database.Statement<[], number>;
+  private seenDataVersion = 0;
 
   constructor(private readonly file: string) {
     if (file !== ':memory:') {
@@ -115,6 +132,7 @@ export class SqliteEventStore implements EventStore {
       readAllBackwards: this.db.prepare<[number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE position < ? ORDER BY position DESC LIMIT ?`).raw(true),
       lastPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
+    this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
   /**
@@ -153,18 +171,10 @@ export class SqliteEventStore implements EventStore {
     if (pending.length === 0) return;
     const outcomes: Array<{ result: AppendResult } | { error: unknown }> = [];
     try {
-      this.db.transaction(() => {
-        for (const append of pending) {
-          try {
-            outcomes.push({ result: this.appendTransaction(append.streamName, append.batch, append.expected) });
-          } catch (error) {
-            // A full disk or an I/O error may roll back the whole group's transaction (SQLite does so on its own):
-            // then nothing of the group is written, and the group fails as one rather than go on outside a transaction.
-            if (!this.db.inTransaction || fromStorageError(error, this.file) !== error) throw error;
-            outcomes.push({ error });
-          }
-        }
-      })();
+      // IMMEDIATE: the write lock is taken (waiting up to busy_timeout for another process's commit) before
+      // any expectation is read, so no other writer can append between a check and its insert. A deferred
+      // transaction would read first, then fail to upgrade (SQLITE_BUSY_SNAPSHOT) when another process wrote.
+      this.commitGroup.immediate(pending, outcomes);
     } catch (error) {
       const failure = fromStorageError(error, this.file);
       for (const append of pending) append.reject(failure); // the commit itself failed: nothing was acknowledged
@@ -177,6 +187,23 @@ export class SqliteEventStore implements EventStore {
       else append.reject(outcome.error);
     });
   };
+
+  private commitGroupTransaction: Database.Transaction<(pending: PendingAppend[], outcomes: Array<{ result: AppendResult } | { error: unknown }>) => void> | null = null;
+  private get commitGroup() {
+    this.commitGroupTransaction ??= this.db.transaction((pending: PendingAppend[], outcomes: Array<{ result: AppendResult } | { error: unknown }>) => {
+      for (const append of pending) {
+        try {
+          outcomes.push({ result: this.appendTransaction(append.streamName, append.batch, append.expected) });
+        } catch (error) {
+          // A full disk or an I/O error may roll back the whole group's transaction (SQLite does so on its own):
+          // then nothing of the group is written, and the group fails as one rather than go on outside a transaction.
+          if (!this.db.inTransaction || fromStorageError(error, this.file) !== error) throw error;
+          outcomes.push({ error });
+        }
+      }
+    });
+    return this.commitGroupTransaction;
+  }
 
   /** One append in its own transaction (a savepoint inside the group's): the function is made once, not per append. */
   private appendInSavepoint: ((streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']) => AppendResult) | null = null;
@@ -284,6 +311,15 @@ export class SqliteEventStore implements EventStore {
     const store = this;
 
     async function* iterate(): AsyncGenerator<ResolvedEvent> {
+      // Polled from before the first read for as long as the subscription runs, so no commit of another process falls between a read and the poll's first look.
+      try {
+        store.watchOtherWriters(+1);
+        yield* follow();
+      } finally {
+        store.watchOtherWriters(-1);
+      }
+    }
+    async function* follow(): AsyncGenerator<ResolvedEvent> {
       let woken: Promise<unknown> | null = null;
       while (!stop.signal.aborted && !store.disposed) {
         // Register for the wake-up before reading, so an append between the read and the wait is not missed.
@@ -312,6 +348,32 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
+  /** Another process's commits wake this one's subscriptions: polled while any subscription runs. */
+  private watchOtherWriters(change: 1 | -1): void {
+    this.subscriptions += change;
+    if (this.subscriptions > 0 && !this.poller && this.file !== ':memory:' && !this.disposed) {
+      this.seenDataVersion = this.reading(() => this.dataVersion.get() as number);
+      this.poller = setInterval(this.pollOtherWriters, OTHER_WRITERS_POLL_MS);
+      this.poller.unref();
+    } else if (this.subscriptions === 0 && this.poller) {
+      clearInterval(this.poller);
+      this.poller = null;
+    }
+  }
+
+  private readonly pollOtherWriters = (): void => {
+    let version: number;
+    try {
+      version = this.dataVersion.get() as number;
+    } catch {
+      version = -1; // the file cannot be read now: wake the subscriptions, whose read reports it
+    }
+    // data_version changes when another connection commits (never for this connection's own commits, which emit at once).
+    if (version === this.seenDataVersion) return;
+    this.seenDataVersion = version;
+    this.appended.emit('appended');
+  };
+
   /** The position of the newest event, or null for an empty log. */
   lastPosition(): Position | null {
     const position = this.reading(() => this.statements.lastPosition.get())?.position;
@@ -322,6 +384,8 @@ export class SqliteEventStore implements EventStore {
     if (this.disposed) return;
     this.commitPending(); // appends already accepted are written before the file closes
     this.disposed = true;
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
     this.appended.emit('appended'); // wake subscriptions so they end
     this.db.close();
   }
