@@ -43,6 +43,11 @@ const SUBSCRIPTION_BATCH = 1000;
  */
 export const OTHER_WRITERS_POLL_MS = 5;
 
+/** Reads wait this long for a lock (in WAL they almost never do); so does an append, but without holding the event loop. */
+const BUSY_TIMEOUT_MS = 5000;
+/** Pauses between attempts to take the write lock while another process holds it (the last one repeats). */
+const WRITE_LOCK_RETRY_MS = [1, 1, 2, 2, 4, 4, 8];
+
 /**
  * What the file system did to the log, in words an operator acts on. Each is the machine's state,
  * not the request's: the append wrote nothing (SQLite rolls the transaction back) and may be retried
@@ -87,6 +92,10 @@ export class SqliteEventStore implements EventStore {
   private readonly statements;
   private disposed = false;
   private pendingAppends: PendingAppend[] = [];
+  /** While another process holds the write lock: since when, how many attempts, and the next one. */
+  private lockedSince: number | null = null;
+  private lockRetries = 0;
+  private lockRetry: NodeJS.Timeout | null = null;
   /** Running subscriptions; while there are any, other writers' commits are polled for. */
   private subscriptions = 0;
   private poller: NodeJS.Timeout | null = null;
@@ -103,7 +112,7 @@ export class SqliteEventStore implements EventStore {
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS events (
           position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -165,17 +174,43 @@ export class SqliteEventStore implements EventStore {
    * commit, so one fsync (synchronous=FULL) makes all of them durable before any is acknowledged.
    * They are applied in arrival order, so the outcome is the one sequential appends would have.
    */
-  private readonly commitPending = (): void => {
+  private readonly commitPending = (blocking = false): void => {
     const pending = this.pendingAppends;
     this.pendingAppends = [];
     if (pending.length === 0) return;
     const outcomes: Array<{ result: AppendResult } | { error: unknown }> = [];
     try {
-      // IMMEDIATE: the write lock is taken (waiting up to busy_timeout for another process's commit) before
-      // any expectation is read, so no other writer can append between a check and its insert. A deferred
-      // transaction would read first, then fail to upgrade (SQLITE_BUSY_SNAPSHOT) when another process wrote.
-      this.commitGroup.immediate(pending, outcomes);
+      // IMMEDIATE: the write lock is taken before any expectation is read, so no other process can append
+      // between a check and its insert. (A deferred transaction would read first, then fail to upgrade,
+      // SQLITE_BUSY_SNAPSHOT, when another process wrote in between.) While another process holds the lock,
+      // SQLite's busy handler would sleep in this thread: instead the attempt fails at once and is retried
+      // from a timer, the event loop free in between.
+      // (PRAGMA busy_timeout takes effect when prepared, not when run: it cannot be a prepared statement kept for reuse.)
+      if (!blocking) this.db.pragma('busy_timeout = 0');
+      try {
+        this.commitGroup.immediate(pending, outcomes);
+      } finally {
+        if (!blocking) this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      this.lockedSince = null;
+      this.lockRetries = 0;
     } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const now = Date.now();
+      this.lockedSince ??= now;
+      if (code === 'SQLITE_BUSY' && outcomes.length === 0 && !blocking && !this.disposed && now - this.lockedSince < BUSY_TIMEOUT_MS) {
+        // Nothing was written: the group goes back ahead of the appends that came since, in arrival order.
+        this.pendingAppends = pending.concat(this.pendingAppends);
+        const pause = WRITE_LOCK_RETRY_MS[Math.min(this.lockRetries, WRITE_LOCK_RETRY_MS.length - 1)] as number;
+        this.lockRetries += 1;
+        this.lockRetry = setTimeout(() => {
+          this.lockRetry = null;
+          this.commitPending();
+        }, pause);
+        return;
+      }
+      this.lockedSince = null;
+      this.lockRetries = 0;
       const failure = fromStorageError(error, this.file);
       for (const append of pending) append.reject(failure); // the commit itself failed: nothing was acknowledged
       return;
@@ -382,7 +417,8 @@ export class SqliteEventStore implements EventStore {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
-    this.commitPending(); // appends already accepted are written before the file closes
+    if (this.lockRetry) clearTimeout(this.lockRetry);
+    this.commitPending(true); // appends already accepted are written before the file closes (waiting for the lock, if need be)
     this.disposed = true;
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
