@@ -16,7 +16,9 @@ describe('Two serving processes on one DATA_DIR', () => {
   const dataDir = freshDataDir();
   let first: KeyhubProcess;
   let second: KeyhubProcess;
+  let third: KeyhubProcess | null = null;
   afterAll(async () => {
+    await third?.stop();
     await second?.stop();
     await first?.stop();
   });
@@ -81,6 +83,19 @@ describe('Two serving processes on one DATA_DIR', () => {
       }
       for (let i = 0; i < 50; i += 1) expect((await gateway.call(VERIFY, { key: secret })).verifyApiKey).toMatchObject({ valid: false, reason: 'DISABLED' });
     }
+  });
+
+  it('a rolling restart: one process killed outright, the other keeps serving and writing, and a new one starts with every key', async () => {
+    expect(await first.stop('SIGKILL')).toBeNull(); // killed mid-life: its locks and shared-memory state go with it
+    const owner = await clientOn(second, identities.owner);
+    const other = await clientOn(second, { sub: 'carol', account: 'acct-rolling' });
+    const { apiKey } = (await other.call(CREATE, { input: { name: 'after the kill', acceptTerms: true } })).createApiKey;
+    third = await startKeyhubProcess({ dataDir, env: { ...ENV, JWT_SECRET: '' } });
+    const ownerOnThird = await clientOn(third, identities.owner);
+    expect((await ownerOnThird.call(LIST, { first: 50 })).apiKeys.nodes.map((node: { id: string }) => node.id).sort()).toEqual(
+      (await owner.call(LIST, { first: 50 })).apiKeys.nodes.map((node: { id: string }) => node.id).sort(),
+    );
+    expect((await (await clientOn(third, { sub: 'carol', account: 'acct-rolling' })).call(LIST, { first: 50 })).apiKeys.nodes.map((node: { id: string }) => node.id)).toEqual([apiKey.id]);
   });
 
   it('creates the log owner-only (0600): it names every account and key', () => {
