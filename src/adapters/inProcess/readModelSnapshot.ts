@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
@@ -169,17 +169,18 @@ export type SnapshotLoad = { database: InProcessDatabase; documents: number; che
  */
 export async function loadReadModelSnapshot(store: EventStore, file: string): Promise<SnapshotLoad> {
   removeAbandonedTemporaryFiles(file);
-  let size: number;
+  // Size from the open file, not the name: another process on the same DATA_DIR may rename a new snapshot into place meanwhile.
+  let fd: number;
   try {
-    size = statSync(file).size;
+    fd = openSync(file, 'r');
   } catch {
     return { database: new InProcessDatabase(), ignored: 'no snapshot' };
   }
+  const size = fstatSync(fd).size;
   const database = new InProcessDatabase();
   let header: Header;
   const hash = createHash('sha256');
   let documents = 0;
-  const fd = openSync(file, 'r');
   try {
     let offset = 0;
     const next = (): unknown => {

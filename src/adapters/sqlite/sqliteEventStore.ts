@@ -198,7 +198,7 @@ export class SqliteEventStore implements EventStore {
       const code = (error as { code?: unknown } | null)?.code;
       const now = Date.now();
       this.lockedSince ??= now;
-      if (code === 'SQLITE_BUSY' && outcomes.length === 0 && !blocking && !this.disposed && now - this.lockedSince < BUSY_TIMEOUT_MS) {
+      if (typeof code === 'string' && code.startsWith('SQLITE_BUSY') && outcomes.length === 0 && !blocking && !this.disposed && now - this.lockedSince < BUSY_TIMEOUT_MS) {
         // Nothing was written: the group goes back ahead of the appends that came since, in arrival order.
         this.pendingAppends = pending.concat(this.pendingAppends);
         const pause = WRITE_LOCK_RETRY_MS[Math.min(this.lockRetries, WRITE_LOCK_RETRY_MS.length - 1)] as number;
