@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
+import { APPENDED_SUFFIX, SqliteEventStore } from '../../src/adapters/sqlite/sqliteEventStore';
 import type { ResolvedEvent } from '../../src/ports/eventStore';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '../../src/ports/eventStore';
 
@@ -42,6 +42,16 @@ describe('One SQLite log file, two stores (as two processes on one DATA_DIR)', (
     await Promise.race([twoEvents, new Promise((_, reject) => setTimeout(() => reject(new Error(`received ${received.length} of 2 events`)), 5000))]);
     await subscription.unsubscribe();
     expect(received.map((resolved) => resolved.event?.streamId)).toEqual(['note-1', 'note-2']);
+  });
+
+  it('still wakes it by its poll when no notification arrives (a file system without file events)', async () => {
+    rmSync(join(dir, `events.sqlite${APPENDED_SUFFIX}`)); // `first` now writes its notifications to a file no one watches
+    const subscription = second.subscribeToAll({ fromPosition: 'start' });
+    const iterator = subscription[Symbol.asyncIterator]();
+    await first.appendToStream('note-1', event(1));
+    const next = await Promise.race([iterator.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not woken')), 5000))]);
+    await subscription.unsubscribe();
+    expect(next.value?.event?.streamId).toBe('note-1');
   });
 
   it("checks an expected revision against the other store's appends", async () => {

@@ -1,6 +1,7 @@
 import { EventEmitter, once } from 'node:events';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, watch, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../../startupError';
 import type {
@@ -36,12 +37,21 @@ const ROW_COLUMNS = 'position, stream, revision, id, type, data, metadata, creat
 const SUBSCRIPTION_BATCH = 1000;
 
 /**
- * How often a store with waiting subscriptions asks SQLite whether another connection (another
- * keyhub process on the same DATA_DIR) committed: `PRAGMA data_version`, a read of the WAL index in
- * shared memory (microseconds, no disk I/O). It bounds how long a revocation through one process
- * stays unseen by another.
+ * How a store with running subscriptions learns that another connection (another keyhub process on
+ * the same DATA_DIR) committed: it asks SQLite, `PRAGMA data_version` (a read of the WAL index in
+ * shared memory, microseconds, no disk I/O), whenever the file system reports a write to the
+ * notification file beside the log (see APPENDED_SUFFIX; inotify on Linux: well within a
+ * millisecond) and at the latest every OTHER_WRITERS_POLL_MS, which bounds the delay where file
+ * events are not delivered (a file system without them, a watch limit reached) at little idle cost.
  */
-export const OTHER_WRITERS_POLL_MS = 5;
+export const OTHER_WRITERS_POLL_MS = 20;
+/**
+ * After each commit a process writes one byte to `<log>.appended`, which every process on the log
+ * watches. (Not the -wal file: SQLite writes it before the fsync and makes the commit visible only
+ * after, so a reader woken by that write would often find nothing new yet.)
+ */
+export const APPENDED_SUFFIX = '.appended';
+const ONE_BYTE = Buffer.from([0x0a]);
 
 /** Reads wait this long for a lock (in WAL they almost never do); so does an append, but without holding the event loop. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -84,7 +94,7 @@ interface PendingAppend {
  * serialises their appends (each group commit is one `BEGIN IMMEDIATE` transaction, so the
  * expected revision is checked against the log as it is when the lock is held, and positions are
  * committed in order), and a subscription is woken by this process's appends at once and by
- * another's within OTHER_WRITERS_POLL_MS.
+ * another's through the notification file, or its poll within OTHER_WRITERS_POLL_MS.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -99,6 +109,9 @@ export class SqliteEventStore implements EventStore {
   /** Running subscriptions; while there are any, other writers' commits are polled for. */
   private subscriptions = 0;
   private poller: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  /** The notification file, written after each commit (null in memory, or when it could not be opened: the poll alone then). */
+  private appendedFd: number | null = null;
   private readonly dataVersion: Database.Statement<[], number>;
   private seenDataVersion = 0;
 
@@ -142,6 +155,13 @@ export class SqliteEventStore implements EventStore {
       lastPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
     this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    if (file !== ':memory:') {
+      try {
+        this.appendedFd = openSync(`${file}${APPENDED_SUFFIX}`, 'w', 0o600);
+      } catch {
+        this.appendedFd = null;
+      }
+    }
   }
 
   /**
@@ -215,7 +235,10 @@ export class SqliteEventStore implements EventStore {
       for (const append of pending) append.reject(failure); // the commit itself failed: nothing was acknowledged
       return;
     }
-    if (outcomes.some((outcome) => 'result' in outcome)) this.appended.emit('appended');
+    if (outcomes.some((outcome) => 'result' in outcome)) {
+      this.appended.emit('appended');
+      this.tellOtherProcesses();
+    }
     pending.forEach((append, i) => {
       const outcome = outcomes[i] as { result: AppendResult } | { error: unknown };
       if ('result' in outcome) append.resolve(outcome.result);
@@ -390,13 +413,48 @@ export class SqliteEventStore implements EventStore {
       this.seenDataVersion = this.reading(() => this.dataVersion.get() as number);
       this.poller = setInterval(this.pollOtherWriters, OTHER_WRITERS_POLL_MS);
       this.poller.unref();
+      this.watcher = this.watchLogWrites();
     } else if (this.subscriptions === 0 && this.poller) {
-      clearInterval(this.poller);
-      this.poller = null;
+      this.stopWatching();
     }
   }
 
+  /** After a commit: one byte written in place to the notification file, which the other processes watch. */
+  private tellOtherProcesses(): void {
+    if (this.appendedFd === null) return;
+    try {
+      writeSync(this.appendedFd, ONE_BYTE, 0, 1, 0);
+    } catch {
+      // the others' poll still finds the commit
+    }
+  }
+
+  /** File events for the notification file (commits by any process, this one's included): each is a prompt to poll now. Null where they cannot be had. */
+  private watchLogWrites(): FSWatcher | null {
+    const notification = `${basename(this.file)}${APPENDED_SUFFIX}`;
+    try {
+      const watcher = watch(dirname(this.file), { persistent: false }, (_event, name) => {
+        if (name === null || name === notification) this.pollOtherWriters();
+      });
+      watcher.on('error', () => {
+        watcher.close(); // the poll goes on alone
+        if (this.watcher === watcher) this.watcher = null;
+      });
+      return watcher;
+    } catch {
+      return null;
+    }
+  }
+
+  private stopWatching(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
   private readonly pollOtherWriters = (): void => {
+    if (this.disposed) return;
     let version: number;
     try {
       version = this.dataVersion.get() as number;
@@ -420,8 +478,9 @@ export class SqliteEventStore implements EventStore {
     if (this.lockRetry) clearTimeout(this.lockRetry);
     this.commitPending(true); // appends already accepted are written before the file closes (waiting for the lock, if need be)
     this.disposed = true;
-    if (this.poller) clearInterval(this.poller);
-    this.poller = null;
+    this.stopWatching();
+    if (this.appendedFd !== null) closeSync(this.appendedFd);
+    this.appendedFd = null;
     this.appended.emit('appended'); // wake subscriptions so they end
     this.db.close();
   }
