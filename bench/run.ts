@@ -32,16 +32,17 @@ import type { StartupFigures } from './scenarios/startupScale';
 import { startupScale } from './scenarios/startupScale';
 import { revocation } from './scenarios/revocation';
 import { subscribers } from './scenarios/subscribers';
+import { TWO_PROCESS_BOUND_MS, twoProcesses } from './scenarios/twoProcesses';
 import type { KeyLimitsInput } from '../src/domain/rules/limits';
 import type { SeedResult } from './seed';
 import { LOAD_REQUEST, seedKeys } from './seed';
 
 const MODES = {
-  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 200, startupKeys: 1_000_000, holding: [100, 600, 9_970] },
-  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 100, startupKeys: 100_000, holding: [100, 600, 9_970] },
-  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1, keyEvents: [1, 300], accountPast: 1_000, commands: 5, startupKeys: 1_000, holding: [100] },
+  full: { keys: 10_000, large: 1_000_000, seconds: 10, rounds: 3, trials: 10_000, twoProcessTrials: 500, subscribers: 1_000, createSeconds: 10, lagSeconds: 5, benchMs: 1_000, listSeconds: 5, listSizes: [10_000, 100_000, 1_000_000], bigAccount: 10_000, listRounds: 20, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 200, startupKeys: 1_000_000, holding: [100, 600, 9_970] },
+  quick: { keys: 10_000, large: 100_000, seconds: 3, rounds: 2, trials: 2_000, twoProcessTrials: 200, subscribers: 1_000, createSeconds: 3, lagSeconds: 2, benchMs: 300, listSeconds: 2, listSizes: [10_000, 100_000], bigAccount: 10_000, listRounds: 10, keyEvents: [1, 1_000, 10_000], accountPast: 100_000, commands: 100, startupKeys: 100_000, holding: [100, 600, 9_970] },
+  smoke: { keys: 300, large: 1_000, seconds: 0.5, rounds: 1, trials: 40, twoProcessTrials: 10, subscribers: 10, createSeconds: 0.5, lagSeconds: 0.5, benchMs: 30, listSeconds: 0.5, listSizes: [1_000, 2_000], bigAccount: 500, listRounds: 1, keyEvents: [1, 300], accountPast: 1_000, commands: 5, startupKeys: 1_000, holding: [100] },
 } as const;
-type Mode = { keys: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number; keyEvents: readonly number[]; accountPast: number; commands: number; startupKeys: number; holding: readonly number[] } & Record<string, unknown>;
+type Mode = { keys: number; twoProcessTrials: number; large: number; listSizes: readonly number[]; bigAccount: number; listRounds: number; keyEvents: readonly number[]; accountPast: number; commands: number; startupKeys: number; holding: readonly number[] } & Record<string, unknown>;
 const SAMPLE = 10_000;
 const CONNECTIONS = 64;
 const CREATE_CLIENTS = 32;
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   }
   const out = values.out ?? join(__dirname, '..', '..', 'bench', 'results', 'latest.json');
   const workDir = mkdtempSync(join(tmpdir(), 'keyhub-bench-'));
-  const progress = new Progress(15);
+  const progress = new Progress(16);
   const started = Date.now();
   const jwt = new JwtAuthenticator(BENCH_JWT_SECRET);
   const gatewayToken = await jwt.sign({ sub: 'bench-gateway', account: 'platform', roles: ['gateway'] });
@@ -195,6 +196,23 @@ async function main(): Promise<void> {
         verdict: verdict([revoked.trials], revoked.staleAccepts === 0 && revoked.failures === 0 && revoked.trials >= mode.trials),
         figures: { ...revoked },
       });
+
+      progress.announce(`two processes on one DATA_DIR: ${mode.twoProcessTrials} trials (disable through one, verify through the other until refused)`);
+      const secondService = await startService(standardDir, { KEY_LIMIT_DEFAULT: '10000' });
+      try {
+        const shared = standard.sample.slice(Math.floor(standard.sample.length / 2)).slice(0, Math.min(mode.twoProcessTrials, 100));
+        const both = await twoProcesses({ progress, ports: [service.port, secondService.port], keys: shared, ownerToken, gatewayToken, trials: mode.twoProcessTrials });
+        rows.push({
+          id: 'two-processes',
+          scenario: 'revocation seen by a second process on the same DATA_DIR: disable through one, verify through the other until refused',
+          target: `p99 ≤ ${TWO_PROCESS_BOUND_MS} ms, 0 stale accepts after that`,
+          measured: `p50 ${fmt(both.p50Ms, 1)} ms, p99 ${fmt(both.p99Ms, 1)} ms, max ${fmt(both.maxMs, 1)} ms over ${both.trials} trials; ${both.staleAccepts} stale accepts, ${both.failures} failed trials`,
+          verdict: verdict([both.p99Ms], both.p99Ms <= TWO_PROCESS_BOUND_MS && both.staleAccepts === 0 && both.failures === 0 && both.trials >= mode.twoProcessTrials),
+          figures: { ...both },
+        });
+      } finally {
+        await secondService.stop();
+      }
 
       progress.announce(`${mode.subscribers} graphql-ws subscribers of one account, one status change`);
       const subs = await subscribers({ progress, port: service.port, ownerToken: ownerToken(subscriberKey.accountId), keyId: subscriberKey.keyId, count: mode.subscribers });
@@ -333,7 +351,7 @@ async function main(): Promise<void> {
   }
 }
 
-const ROW_ORDER = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers', 'noisy-neighbour'];
+const ROW_ORDER = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'two-processes', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers', 'noisy-neighbour'];
 
 function writeReport(out: string, modeName: string, mode: Mode, started: number, rows: Row[]): void {
   rows.sort((a, b) => ROW_ORDER.indexOf(a.id) - ROW_ORDER.indexOf(b.id));

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Principal } from './application/caller';
@@ -112,13 +112,35 @@ function refusal(error: unknown): string {
 
 /**
  * Outside production a newcomer has no JWT_SECRET: generate one into DATA_DIR on first start
- * (kept across restarts so issued tokens stay valid) and say so.
+ * (kept across restarts so issued tokens stay valid) and say so. Several processes may start on
+ * one DATA_DIR at once: the secret is written whole under a name of its own, then linked into
+ * place (a link fails when the name exists), so exactly one process's secret is taken and no
+ * process reads a half-written file; the others read that one.
  */
 export function developmentJwtSecret(dataDir: string): { secret: string; generated: boolean } {
   const file = join(dataDir, 'jwt-secret');
-  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), generated: false };
+  const existing = readSecret(file);
+  if (existing !== null) return { secret: existing, generated: false };
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  const temporary = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  writeFileSync(temporary, `${secret}\n`, { mode: 0o600, flush: true });
+  try {
+    linkSync(temporary, file);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+    return { secret: readSecret(file) as string, generated: false }; // another process's, written whole before it was linked
+  } finally {
+    rmSync(temporary, { force: true });
+  }
   return { secret, generated: true };
+}
+
+function readSecret(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
 }

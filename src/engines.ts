@@ -3,7 +3,6 @@ import { EventStoreDbStore } from './adapters/eventstoredb/eventStoreDbStore';
 import { InProcessDatabase } from './adapters/inProcess/inProcessDatabase';
 import { MongoReadModel } from './adapters/mongodb/mongoReadModel';
 import { READ_MODEL_SNAPSHOT_FILE, ReadModelSnapshotter, loadReadModelSnapshot } from './adapters/inProcess/readModelSnapshot';
-import { lockDataDir } from './adapters/sqlite/dataDirLock';
 import { CHECKPOINT_ID } from '../projections/registry';
 import { COLLECTIONS } from './readModel/documents';
 import { SqliteEventStore } from './adapters/sqlite/sqliteEventStore';
@@ -32,19 +31,12 @@ const ENGINE_PROBE_TIMEOUT_MS = 5000;
  * durable SQLite log under DATA_DIR and the in-process read model.
  */
 export async function openEngines(config: Config, use: { serving: boolean } = { serving: false }): Promise<Engines> {
-  // The process that serves from the embedded log must be its only server (see dataDirLock.ts); tools only read.
-  const lock = !config.EVENTSTORE_URL && use.serving ? lockDataDir(config.DATA_DIR) : null;
   const eventStoreDb = config.EVENTSTORE_URL ? EventStoreDbStore.connect(config.EVENTSTORE_URL) : null;
   const mongo = config.MONGODB_URL ? MongoReadModel.connect(config.MONGODB_URL, config.MONGODB_DB) : null;
   const file = join(config.DATA_DIR, 'events.sqlite');
-  let sqlite: SqliteEventStore | null = null;
-  try {
-    sqlite = eventStoreDb ? null : new SqliteEventStore(file);
-    if (use.serving) sqlite?.checkIntegrity(); // a damaged log stops start-up (StartupError), never a retry loop
-  } catch (error) {
-    lock?.release();
-    throw error;
-  }
+  // Several serving processes may share the embedded log (see SqliteEventStore); each checks it at start.
+  const sqlite = eventStoreDb ? null : new SqliteEventStore(file);
+  if (use.serving) sqlite?.checkIntegrity(); // a damaged log stops start-up (StartupError), never a retry loop
   const store = eventStoreDb ?? (sqlite as SqliteEventStore);
   const inProcess = mongo ? null : await inProcessReadModel(config, store, use.serving && sqlite !== null);
   return {
@@ -64,7 +56,6 @@ export async function openEngines(config: Config, use: { serving: boolean } = { 
       const bounded = (closing: Promise<void> | undefined) => Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
       await inProcess?.snapshotter?.stop();
       await Promise.all([bounded(store.dispose()), bounded(mongo?.close())]);
-      lock?.release();
     },
   };
 }

@@ -16,7 +16,7 @@ export interface RevocationFigures {
 }
 
 /** One verification, alternately over forward auth and GraphQL; true when the key was accepted. */
-async function accepted(port: number, gatewayToken: string, secret: string, viaGraphql: boolean): Promise<boolean> {
+export async function accepted(port: number, gatewayToken: string, secret: string, viaGraphql: boolean): Promise<boolean> {
   if (viaGraphql) {
     const data = await graphql<{ verifyApiKey: { valid: boolean } }>(port, gatewayToken, VERIFY_QUERY, { key: secret, ...LOAD_REQUEST });
     return data.verifyApiKey.valid;

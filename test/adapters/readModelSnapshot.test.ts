@@ -60,9 +60,13 @@ describe('Read model snapshot in DATA_DIR', () => {
     expect(written).toBeGreaterThan(30);
 
     writeFileSync(`${file}.tmp-99999`, 'a write cut short');
+    // Another process on the same DATA_DIR (alive: this one's parent) may be writing its snapshot right now.
+    const another = `${file}.tmp-${process.ppid}-0123456789ab`;
+    writeFileSync(another, 'being written by another process');
     const loaded = await loadReadModelSnapshot(store, file);
     expect('ignored' in loaded ? loaded.ignored : null).toBeNull();
     expect(existsSync(`${file}.tmp-99999`)).toBe(false);
+    expect(existsSync(another)).toBe(true);
     await appendKeys(store, 50, 5);
     await caughtUp(store, loaded.database);
     const rebuilt = new InProcessDatabase();

@@ -1,5 +1,8 @@
 import { SignJWT } from 'jose';
-import { JwtAuthenticator, MAX_TOKEN_LENGTH } from '../../src/auth';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JwtAuthenticator, MAX_TOKEN_LENGTH, developmentJwtSecret } from '../../src/auth';
 import { DomainError } from '../../src/domain/errors';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
@@ -123,5 +126,17 @@ describe('JwtAuthenticator', () => {
     // A gateway that names an account names a valid one.
     expect(await codeOf(authenticator.authenticate(`Bearer ${await token({ roles: ['gateway'], account: '' }, start + 60_000)}`, 'r'))).toBe('UNAUTHENTICATED');
     expect(await codeOf(authenticator.authenticate(`Bearer ${await token({ roles: ['gateway'], account: 'x'.repeat(129) }, start + 60_000)}`, 'r'))).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('developmentJwtSecret', () => {
+  it('generates the secret once, owner-only, and every later call (another process on the same DATA_DIR) takes that one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyhub-dev-secret-'));
+    const first = developmentJwtSecret(dir);
+    expect(first).toEqual({ secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), generated: true });
+    expect(statSync(join(dir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+    expect(developmentJwtSecret(dir)).toEqual({ secret: first.secret, generated: false });
+    expect(readdirSync(dir)).toEqual(['jwt-secret']); // no temporary file left behind
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const RUN = join(__dirname, '..', '..', 'dist', 'bench', 'run.js');
-const SCENARIOS = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers', 'noisy-neighbour'];
+const SCENARIOS = ['verify-graphql', 'forward-auth', 'limits', 'token-usage', 'in-process', 'create', 'revocation', 'two-processes', 'rebuild', 'scale', 'list-scale', 'command-scale', 'startup-scale', 'subscribers', 'noisy-neighbour'];
 
 /** Every number in a row's figures, by its path (`service.requestsPerSecond`); a figure that was NaN is null in the JSON. */
 function figuresOf(value: unknown, path = ''): Array<[string, unknown]> {
@@ -49,6 +49,7 @@ describe('npm run bench (smoke mode)', () => {
     const byId = Object.fromEntries(report.rows.map((row) => [row.id, row.figures]));
     // Behaviour, not speed: no stale accept after a revocation, every subscriber got the change, every acknowledged create is in the log.
     expect(byId['revocation']).toMatchObject({ staleAccepts: 0, failures: 0 });
+    expect(byId['two-processes']).toMatchObject({ staleAccepts: 0, failures: 0 });
     expect(byId['subscribers']?.['received']).toBe(byId['subscribers']?.['subscribers']);
     // Each HTTP figure beside its peers measured in the same run: the bare JSON endpoint and a minimal Apollo server for GraphQL, the bare verifier for /auth.
     expect(Object.keys(byId['verify-graphql'] ?? {})).toEqual(expect.arrayContaining(['bareJson', 'minimalApollo', 'bareVerifier', 'ratio', 'apolloRatio']));

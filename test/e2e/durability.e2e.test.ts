@@ -91,34 +91,6 @@ describe('Restart on the same DATA_DIR', () => {
   });
 });
 
-describe('One DATA_DIR, one serving process', () => {
-  const dataDir = freshDataDir();
-  let first: KeyhubProcess | null = null;
-  let next: KeyhubProcess | null = null;
-  afterAll(async () => {
-    await next?.stop();
-    await first?.stop();
-  });
-
-  it('refuses a second process on a DATA_DIR in use, with a clear message, and leaves the first serving', async () => {
-    first = await startKeyhubProcess({ dataDir });
-    // The embedded log wakes only its own process: a second one would verify keys from a stale read model.
-    await expect(startKeyhubProcess({ dataDir })).rejects.toThrow(/exited with 2[\s\S]*DATA_DIR .* is in use by another keyhub process/);
-    expect((await fetch(`${first.baseUrl}/readyz`)).status).toBe(200);
-  });
-
-  it('lets the next process start once the first has stopped, even after it was killed', async () => {
-    await first?.stop('SIGKILL'); // the operating system drops the lock with the process: nothing stale is left behind
-    first = null;
-    next = await startKeyhubProcess({ dataDir });
-    expect((await fetch(`${next.baseUrl}/healthz`)).status).toBe(200);
-  });
-
-  it('creates the log owner-only (0600): it names every account and key', () => {
-    expect(statSync(join(dataDir, 'events.sqlite')).mode & 0o777).toBe(0o600);
-  });
-});
-
 describe('A damaged log', () => {
   it('stops start-up with exit code 2 and a message that says what to do, instead of retrying as if an engine were down', async () => {
     const dataDir = freshDataDir();

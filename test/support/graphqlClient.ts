@@ -37,8 +37,8 @@ export async function gql<T = any>(url: string, token: string | null, query: str
 }
 
 /** A client bound to one identity: `call` returns data and throws on GraphQL errors; `raw` returns the whole response. */
-export async function clientFor(url: string, identity: Identity) {
-  const token = await tokenFor(identity);
+export async function clientFor(url: string, identity: Identity, secret = TEST_JWT_SECRET) {
+  const token = await tokenFor(identity, secret);
   return {
     token,
     identity,

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
@@ -91,7 +91,8 @@ export async function writeReadModelSnapshot(database: InProcessDatabase, store:
     .map((name) => [name, name === at.collection ? checkpoints : database.inProcessCollection(name).storedDocuments()] as const);
   const identity = await logIdentity(store, checkpoint);
   if (!identity) return null;
-  const temporary = `${file}.tmp-${process.pid}`;
+  // Its own name (pid and random: processes in other containers may share a pid), so that two processes writing at once never mix their bytes; the rename is atomic, the last one wins.
+  const temporary = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const handle = await open(temporary, 'w', 0o600);
   const hash = createHash('sha256');
   let count = 0;
@@ -129,6 +130,37 @@ export async function writeReadModelSnapshot(database: InProcessDatabase, store:
   return count;
 }
 
+/** A temporary file untouched this long was left by a write cut short, even if its pid is alive (reused, or in another container). */
+const ABANDONED_AFTER_MS = 60 * 60_000;
+
+function writerIsGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === 'ESRCH';
+  }
+}
+
+/**
+ * A write cut short (the process killed while writing) leaves its temporary file. Another process on
+ * the same DATA_DIR may be writing one now: only files of a process that is gone, or untouched for an
+ * hour, are removed (removing a live writer's file would only make its rename fail and keep the previous snapshot).
+ */
+function removeAbandonedTemporaryFiles(file: string): void {
+  const prefix = `${basename(file)}.tmp-`;
+  for (const entry of readdirSync(dirname(file), { withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.startsWith(prefix)) continue;
+    const path = join(dirname(file), entry.name);
+    const pid = Number(/^(\d+)/.exec(entry.name.slice(prefix.length))?.[1]);
+    try {
+      if (pid === process.pid || (Number.isSafeInteger(pid) && pid > 0 && writerIsGone(pid)) || Date.now() - statSync(path).mtimeMs > ABANDONED_AFTER_MS) rmSync(path, { force: true });
+    } catch {
+      // gone already (its writer renamed it)
+    }
+  }
+}
+
 export type SnapshotLoad = { database: InProcessDatabase; documents: number; checkpoint: LogIdentity['checkpoint'] } | { database: InProcessDatabase; ignored: string };
 
 /**
@@ -136,21 +168,19 @@ export type SnapshotLoad = { database: InProcessDatabase; documents: number; che
  * otherwise an empty one (and why the snapshot was ignored), to be rebuilt from the log.
  */
 export async function loadReadModelSnapshot(store: EventStore, file: string): Promise<SnapshotLoad> {
-  // A write cut short (the process killed while writing) leaves its temporary file: no process writes now.
-  for (const name of readdirSync(dirname(file), { withFileTypes: true })) {
-    if (name.isFile() && name.name.startsWith(`${basename(file)}.tmp-`)) rmSync(join(dirname(file), name.name), { force: true });
-  }
-  let size: number;
+  removeAbandonedTemporaryFiles(file);
+  // Size from the open file, not the name: another process on the same DATA_DIR may rename a new snapshot into place meanwhile.
+  let fd: number;
   try {
-    size = statSync(file).size;
+    fd = openSync(file, 'r');
   } catch {
     return { database: new InProcessDatabase(), ignored: 'no snapshot' };
   }
+  const size = fstatSync(fd).size;
   const database = new InProcessDatabase();
   let header: Header;
   const hash = createHash('sha256');
   let documents = 0;
-  const fd = openSync(file, 'r');
   try {
     let offset = 0;
     const next = (): unknown => {

@@ -1,6 +1,7 @@
 import { EventEmitter, once } from 'node:events';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, watch, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../../startupError';
 import type {
@@ -36,6 +37,28 @@ const ROW_COLUMNS = 'position, stream, revision, id, type, data, metadata, creat
 const SUBSCRIPTION_BATCH = 1000;
 
 /**
+ * How a store with running subscriptions learns that another connection (another keyhub process on
+ * the same DATA_DIR) committed: it asks SQLite, `PRAGMA data_version` (a read of the WAL index in
+ * shared memory, microseconds, no disk I/O), whenever the file system reports a write to the
+ * notification file beside the log (see APPENDED_SUFFIX; inotify on Linux: well within a
+ * millisecond) and at the latest every OTHER_WRITERS_POLL_MS, which bounds the delay where file
+ * events are not delivered (a file system without them, a watch limit reached) at little idle cost.
+ */
+export const OTHER_WRITERS_POLL_MS = 20;
+/**
+ * After each commit a process writes one byte to `<log>.appended`, which every process on the log
+ * watches. (Not the -wal file: SQLite writes it before the fsync and makes the commit visible only
+ * after, so a reader woken by that write would often find nothing new yet.)
+ */
+export const APPENDED_SUFFIX = '.appended';
+const ONE_BYTE = Buffer.from([0x0a]);
+
+/** Reads wait this long for a lock (in WAL they almost never do); so does an append, but without holding the event loop. */
+const BUSY_TIMEOUT_MS = 5000;
+/** Pauses between attempts to take the write lock while another process holds it (the last one repeats). */
+const WRITE_LOCK_RETRY_MS = [1, 1, 2, 2, 4, 4, 8];
+
+/**
  * What the file system did to the log, in words an operator acts on. Each is the machine's state,
  * not the request's: the append wrote nothing (SQLite rolls the transaction back) and may be retried
  * once the condition is gone, so it is the port's EventStoreUnavailableError (SERVICE_UNAVAILABLE).
@@ -67,7 +90,11 @@ interface PendingAppend {
  * The embedded event store: an append-only log in SQLite (WAL, synchronous=FULL, so an
  * acknowledged append survives a crash), with the EventStoreDB client's semantics: one revision
  * sequence per stream checked against `expectedRevision`, a global position per event, and
- * catch-up subscriptions to $all. One process owns the file.
+ * catch-up subscriptions to $all. Several processes may share the file: SQLite's write lock
+ * serialises their appends (each group commit is one `BEGIN IMMEDIATE` transaction, so the
+ * expected revision is checked against the log as it is when the lock is held, and positions are
+ * committed in order), and a subscription is woken by this process's appends at once and by
+ * another's through the notification file, or its poll within OTHER_WRITERS_POLL_MS.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -75,6 +102,18 @@ export class SqliteEventStore implements EventStore {
   private readonly statements;
   private disposed = false;
   private pendingAppends: PendingAppend[] = [];
+  /** While another process holds the write lock: since when, how many attempts, and the next one. */
+  private lockedSince: number | null = null;
+  private lockRetries = 0;
+  private lockRetry: NodeJS.Timeout | null = null;
+  /** Running subscriptions; while there are any, other writers' commits are polled for. */
+  private subscriptions = 0;
+  private poller: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  /** The notification file, written after each commit (null in memory, or when it could not be opened: the poll alone then). */
+  private appendedFd: number | null = null;
+  private readonly dataVersion: Database.Statement<[], number>;
+  private seenDataVersion = 0;
 
   constructor(private readonly file: string) {
     if (file !== ':memory:') {
@@ -86,7 +125,7 @@ export class SqliteEventStore implements EventStore {
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS events (
           position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -115,6 +154,14 @@ export class SqliteEventStore implements EventStore {
       readAllBackwards: this.db.prepare<[number, number], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE position < ? ORDER BY position DESC LIMIT ?`).raw(true),
       lastPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
+    this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    if (file !== ':memory:') {
+      try {
+        this.appendedFd = openSync(`${file}${APPENDED_SUFFIX}`, 'w', 0o600);
+      } catch {
+        this.appendedFd = null;
+      }
+    }
   }
 
   /**
@@ -147,36 +194,74 @@ export class SqliteEventStore implements EventStore {
    * commit, so one fsync (synchronous=FULL) makes all of them durable before any is acknowledged.
    * They are applied in arrival order, so the outcome is the one sequential appends would have.
    */
-  private readonly commitPending = (): void => {
+  private readonly commitPending = (blocking = false): void => {
     const pending = this.pendingAppends;
     this.pendingAppends = [];
     if (pending.length === 0) return;
     const outcomes: Array<{ result: AppendResult } | { error: unknown }> = [];
     try {
-      this.db.transaction(() => {
-        for (const append of pending) {
-          try {
-            outcomes.push({ result: this.appendTransaction(append.streamName, append.batch, append.expected) });
-          } catch (error) {
-            // A full disk or an I/O error may roll back the whole group's transaction (SQLite does so on its own):
-            // then nothing of the group is written, and the group fails as one rather than go on outside a transaction.
-            if (!this.db.inTransaction || fromStorageError(error, this.file) !== error) throw error;
-            outcomes.push({ error });
-          }
-        }
-      })();
+      // IMMEDIATE: the write lock is taken before any expectation is read, so no other process can append
+      // between a check and its insert. (A deferred transaction would read first, then fail to upgrade,
+      // SQLITE_BUSY_SNAPSHOT, when another process wrote in between.) While another process holds the lock,
+      // SQLite's busy handler would sleep in this thread: instead the attempt fails at once and is retried
+      // from a timer, the event loop free in between.
+      // (PRAGMA busy_timeout takes effect when prepared, not when run: it cannot be a prepared statement kept for reuse.)
+      if (!blocking) this.db.pragma('busy_timeout = 0');
+      try {
+        this.commitGroup.immediate(pending, outcomes);
+      } finally {
+        if (!blocking) this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      this.lockedSince = null;
+      this.lockRetries = 0;
     } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const now = Date.now();
+      this.lockedSince ??= now;
+      if (typeof code === 'string' && code.startsWith('SQLITE_BUSY') && outcomes.length === 0 && !blocking && !this.disposed && now - this.lockedSince < BUSY_TIMEOUT_MS) {
+        // Nothing was written: the group goes back ahead of the appends that came since, in arrival order.
+        this.pendingAppends = pending.concat(this.pendingAppends);
+        const pause = WRITE_LOCK_RETRY_MS[Math.min(this.lockRetries, WRITE_LOCK_RETRY_MS.length - 1)] as number;
+        this.lockRetries += 1;
+        this.lockRetry = setTimeout(() => {
+          this.lockRetry = null;
+          this.commitPending();
+        }, pause);
+        return;
+      }
+      this.lockedSince = null;
+      this.lockRetries = 0;
       const failure = fromStorageError(error, this.file);
       for (const append of pending) append.reject(failure); // the commit itself failed: nothing was acknowledged
       return;
     }
-    if (outcomes.some((outcome) => 'result' in outcome)) this.appended.emit('appended');
+    if (outcomes.some((outcome) => 'result' in outcome)) {
+      this.appended.emit('appended');
+      this.tellOtherProcesses();
+    }
     pending.forEach((append, i) => {
       const outcome = outcomes[i] as { result: AppendResult } | { error: unknown };
       if ('result' in outcome) append.resolve(outcome.result);
       else append.reject(outcome.error);
     });
   };
+
+  private commitGroupTransaction: Database.Transaction<(pending: PendingAppend[], outcomes: Array<{ result: AppendResult } | { error: unknown }>) => void> | null = null;
+  private get commitGroup() {
+    this.commitGroupTransaction ??= this.db.transaction((pending: PendingAppend[], outcomes: Array<{ result: AppendResult } | { error: unknown }>) => {
+      for (const append of pending) {
+        try {
+          outcomes.push({ result: this.appendTransaction(append.streamName, append.batch, append.expected) });
+        } catch (error) {
+          // A full disk or an I/O error may roll back the whole group's transaction (SQLite does so on its own):
+          // then nothing of the group is written, and the group fails as one rather than go on outside a transaction.
+          if (!this.db.inTransaction || fromStorageError(error, this.file) !== error) throw error;
+          outcomes.push({ error });
+        }
+      }
+    });
+    return this.commitGroupTransaction;
+  }
 
   /** One append in its own transaction (a savepoint inside the group's): the function is made once, not per append. */
   private appendInSavepoint: ((streamName: string, batch: EventData[], expected: AppendToStreamOptions['expectedRevision']) => AppendResult) | null = null;
@@ -284,6 +369,15 @@ export class SqliteEventStore implements EventStore {
     const store = this;
 
     async function* iterate(): AsyncGenerator<ResolvedEvent> {
+      // Polled from before the first read for as long as the subscription runs, so no commit of another process falls between a read and the poll's first look.
+      try {
+        store.watchOtherWriters(+1);
+        yield* follow();
+      } finally {
+        store.watchOtherWriters(-1);
+      }
+    }
+    async function* follow(): AsyncGenerator<ResolvedEvent> {
       let woken: Promise<unknown> | null = null;
       while (!stop.signal.aborted && !store.disposed) {
         // Register for the wake-up before reading, so an append between the read and the wait is not missed.
@@ -312,6 +406,67 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
+  /** Another process's commits wake this one's subscriptions: polled while any subscription runs. */
+  private watchOtherWriters(change: 1 | -1): void {
+    this.subscriptions += change;
+    if (this.subscriptions > 0 && !this.poller && this.file !== ':memory:' && !this.disposed) {
+      this.seenDataVersion = this.reading(() => this.dataVersion.get() as number);
+      this.poller = setInterval(this.pollOtherWriters, OTHER_WRITERS_POLL_MS);
+      this.poller.unref();
+      this.watcher = this.watchLogWrites();
+    } else if (this.subscriptions === 0 && this.poller) {
+      this.stopWatching();
+    }
+  }
+
+  /** After a commit: one byte written in place to the notification file, which the other processes watch. */
+  private tellOtherProcesses(): void {
+    if (this.appendedFd === null) return;
+    try {
+      writeSync(this.appendedFd, ONE_BYTE, 0, 1, 0);
+    } catch {
+      // the others' poll still finds the commit
+    }
+  }
+
+  /** File events for the notification file (commits by any process, this one's included): each is a prompt to poll now. Null where they cannot be had. */
+  private watchLogWrites(): FSWatcher | null {
+    const notification = `${basename(this.file)}${APPENDED_SUFFIX}`;
+    try {
+      const watcher = watch(dirname(this.file), { persistent: false }, (_event, name) => {
+        if (name === null || name === notification) this.pollOtherWriters();
+      });
+      watcher.on('error', () => {
+        watcher.close(); // the poll goes on alone
+        if (this.watcher === watcher) this.watcher = null;
+      });
+      return watcher;
+    } catch {
+      return null;
+    }
+  }
+
+  private stopWatching(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  private readonly pollOtherWriters = (): void => {
+    if (this.disposed) return;
+    let version: number;
+    try {
+      version = this.dataVersion.get() as number;
+    } catch {
+      version = -1; // the file cannot be read now: wake the subscriptions, whose read reports it
+    }
+    // data_version changes when another connection commits (never for this connection's own commits, which emit at once).
+    if (version === this.seenDataVersion) return;
+    this.seenDataVersion = version;
+    this.appended.emit('appended');
+  };
+
   /** The position of the newest event, or null for an empty log. */
   lastPosition(): Position | null {
     const position = this.reading(() => this.statements.lastPosition.get())?.position;
@@ -320,8 +475,12 @@ export class SqliteEventStore implements EventStore {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
-    this.commitPending(); // appends already accepted are written before the file closes
+    if (this.lockRetry) clearTimeout(this.lockRetry);
+    this.commitPending(true); // appends already accepted are written before the file closes (waiting for the lock, if need be)
     this.disposed = true;
+    this.stopWatching();
+    if (this.appendedFd !== null) closeSync(this.appendedFd);
+    this.appendedFd = null;
     this.appended.emit('appended'); // wake subscriptions so they end
     this.db.close();
   }
