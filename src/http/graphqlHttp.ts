@@ -48,6 +48,8 @@ export function graphqlHttpHandler<Context extends object>(
   options: {
     /** Whether requests are served now (see Lifecycle). */
     serving: () => boolean;
+    /** A refusal that does not depend on the body (checked from the headers alone), or null to go on. */
+    refuseEarly?: (req: IncomingMessage) => Promise<PublicError | null>;
     context: (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<Context>;
     /** Known operations (verifyApiKey) answered without Apollo's pipeline, exactly as Apollo answers them. */
     knownOperations?: KnownOperations;
@@ -58,6 +60,12 @@ export function graphqlHttpHandler<Context extends object>(
     if (!options.serving()) {
       req.resume();
       return sendError(res, new PublicError('SERVICE_UNAVAILABLE', 'the service is not ready (starting, or an engine is unreachable); retry shortly'), { headers: { 'retry-after': '1' } });
+    }
+    // A caller that is refused whatever it sent (an account over its allowance) is answered before its body is read.
+    const refusal = await options.refuseEarly?.(req);
+    if (refusal) {
+      req.resume();
+      return sendError(res, refusal);
     }
     const read = await readBody(req);
     if ('status' in read) {

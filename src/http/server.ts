@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServer } from '@apollo/server';
@@ -196,6 +197,20 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
 
   const graphqlHttp = graphqlHttpHandler(apollo, {
     serving: () => lifecycle.serving,
+    // An account over its allowance costs a token check (remembered) and a counter, not a body read, a parse and Apollo's pipeline.
+    ...(accountRequests
+      ? {
+          refuseEarly: async (req: IncomingMessage) => {
+            if (!req.headers.authorization) return null;
+            const principal = await authenticator.authenticate(req.headers.authorization, '').catch(() => null);
+            if (!principal) return null; // the context answers the refusal as always
+            return refuseIfSpent(accountRequests, principal).then(
+              () => null,
+              (error: unknown) => (error instanceof PublicError ? error : null),
+            );
+          },
+        }
+      : {}),
     // verifyApiKey, compiled, outside Apollo's per-request pipeline, answered exactly as Apollo answers it.
     knownOperations: new KnownOperations({
       schema,
