@@ -6,6 +6,8 @@ import { useT } from './i18n';
 import type { LimitKind } from './rules';
 import { IP_ALLOWLIST_MAX, LIMIT_KINDS, badIpLines, badScopeLines, descriptionOk, limitOk, linesOf, metadataProblem, nameProblem, regionOk } from './rules';
 import { fromLocalInput } from './time';
+import { useQuery } from 'urql';
+import { ScopeCatalogQuery } from './operations';
 import { Field } from './ui';
 
 /** What the create and edit dialogs edit, as the person typed it. */
@@ -129,8 +131,30 @@ interface FieldsProps {
 }
 
 /** The key's fields, labelled, each with its rule and its error. */
+/** The operator's catalog (scopeCatalog) as checkboxes beside a scope list: checking one adds its id as a line, unchecking removes it. */
+function CatalogPicker({ legend, ids, text, onChange }: { legend: string; ids: readonly string[]; text: string; onChange: (text: string) => void }) {
+  if (ids.length === 0) return null;
+  const listed = new Set(linesOf(text).map((entry) => entry.value));
+  const toggle = (id: string, on: boolean) => {
+    const lines = linesOf(text).map((entry) => entry.value).filter((value) => value !== id);
+    onChange((on ? [...lines, id] : lines).join('\n'));
+  };
+  return (
+    <fieldset className="catalog">
+      <legend>{legend}</legend>
+      {ids.map((id) => (
+        <label key={id} className="inline">
+          <input type="checkbox" checked={listed.has(id)} onChange={(event) => toggle(id, event.target.checked)} /> {id}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
 export function KeyFormFields({ values, onChange, errors, fields, regions = [] }: FieldsProps) {
   const t = useT();
+  const [catalog] = useQuery({ query: ScopeCatalogQuery, pause: !fields.includes('scope') });
+  const offered = catalog.data?.scopeCatalog ?? { models: [], services: [] };
   const set = (patch: Partial<KeyFormValues>) => onChange({ ...values, ...patch });
   const has = (field: FormField) => fields.includes(field);
   return (
@@ -184,6 +208,8 @@ export function KeyFormFields({ values, onChange, errors, fields, regions = [] }
                   <textarea id={id} rows={3} value={values.services} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} onChange={(event) => set({ services: event.target.value })} />
                 )}
               </Field>
+              <CatalogPicker legend={t('catalogModels')} ids={offered.models} text={values.models} onChange={(models) => set({ models })} />
+              <CatalogPicker legend={t('catalogServices')} ids={offered.services} text={values.services} onChange={(services) => set({ services })} />
             </div>
           )}
           {errors.scope && (

@@ -51,6 +51,15 @@ export const KeysPageQuery = graphql(`
   }
 `);
 
+export const ScopeCatalogQuery = graphql(`
+  query ScopeCatalog {
+    scopeCatalog {
+      models
+      services
+    }
+  }
+`);
+
 export const RegionsQuery = graphql(`
   query Regions {
     apiKeys(first: 100, orderBy: CREATED_AT_DESC) {

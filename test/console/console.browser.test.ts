@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { SignJWT } from 'jose';
@@ -75,7 +76,9 @@ describe('The console in a browser', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     // No JWT_SECRET: keyhub makes a development secret and prints the console link, as on a newcomer's first start.
-    [keyhub, browser] = await Promise.all([startKeyhubProcess({ env: { JWT_SECRET: '', TRUST_PROXY: 'loopback', USAGE_FLUSH_MS: '100' } }), launchChromium()]);
+    const catalog = join(mkdtempSync(join(tmpdir(), 'keyhub-catalog-')), 'catalog.json');
+    writeFileSync(catalog, JSON.stringify({ models: ['qwen-max', 'qwen-plus'], services: ['chat', 'embeddings'] }));
+    [keyhub, browser] = await Promise.all([startKeyhubProcess({ env: { JWT_SECRET: '', TRUST_PROXY: 'loopback', USAGE_FLUSH_MS: '100', SCOPE_CATALOG_FILE: catalog } }), launchChromium()]);
     await eventually(() => {
       const match = /(http:\/\/\S+\/#token=[A-Za-z0-9._-]+)/.exec(keyhub.output());
       if (!match?.[1]) throw new Error(`no console link in the log:\n${keyhub.output()}`);
@@ -278,11 +281,19 @@ describe('The console in a browser', () => {
     const dialog = page.getByRole('dialog', { name: 'Edit mine' });
     await dialog.getByText('The new scope takes precedence').waitFor();
     await dialog.getByRole('textbox', { name: 'Description (optional)' }).fill('now for chat');
-    await dialog.getByRole('textbox', { name: 'Models (one per line)' }).fill('qwen-*');
+    const models = dialog.getByRole('textbox', { name: 'Models (one per line)' });
+    await models.fill('qwen-*');
+    // The operator's catalog (SCOPE_CATALOG_FILE, through scopeCatalog) offers its ids as checkboxes beside the free entry.
+    await dialog.getByRole('group', { name: 'Models this platform offers' }).getByRole('checkbox', { name: 'qwen-max' }).check();
+    expect(await models.inputValue()).toBe('qwen-*\nqwen-max');
+    await dialog.getByRole('group', { name: 'Models this platform offers' }).getByRole('checkbox', { name: 'qwen-max' }).uncheck();
+    expect(await models.inputValue()).toBe('qwen-*');
+    await dialog.getByRole('group', { name: 'Services this platform offers' }).getByRole('checkbox', { name: 'chat' }).check();
+    expect(await dialog.getByRole('textbox', { name: 'Services (one per line)' }).inputValue()).toBe('chat');
     await dialog.getByRole('textbox', { name: 'IP allowlist (one per line, optional)' }).fill('');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
-    await eventually(async () => expect(await cellOf(page, 'mine', 'Access scope')).toBe('Range (1)'));
+    await eventually(async () => expect(await cellOf(page, 'mine', 'Access scope')).toBe('Range (2)'));
     expect(await cellOf(page, 'mine', 'Description')).toBe('now for chat');
   });
 
