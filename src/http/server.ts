@@ -195,6 +195,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
   });
   await apollo.start();
 
+  /** Principals the early refusal already authenticated, by request. */
+  const authenticatedEarly = new WeakMap<IncomingMessage, Principal>();
   const graphqlHttp = graphqlHttpHandler(apollo, {
     serving: () => lifecycle.serving,
     // An account over its allowance costs a token check (remembered) and a counter, not a body read, a parse and Apollo's pipeline.
@@ -204,6 +206,7 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
             if (!req.headers.authorization) return null;
             const principal = await authenticator.authenticate(req.headers.authorization, '').catch(() => null);
             if (!principal) return null; // the context answers the refusal as always
+            authenticatedEarly.set(req, principal); // the context takes it from here: one token check per request
             return refuseIfSpent(accountRequests, principal).then(
               () => null,
               (error: unknown) => (error instanceof PublicError ? error : null),
@@ -227,7 +230,8 @@ export async function createHttpApp(deps: HttpDependencies): Promise<HttpApp> {
       if (!req.headers.authorization && isAnonymousRequest(body)) return createContext(null, services, transport);
       let caller: Principal;
       try {
-        caller = await authenticator.authenticate(req.headers.authorization, requestId);
+        const early = authenticatedEarly.get(req);
+        caller = early ? { ...early, requestId } : await authenticator.authenticate(req.headers.authorization, requestId);
       } catch (error) {
         throw new PublicError('UNAUTHENTICATED', error instanceof DomainError ? error.message : 'authentication failed');
       }
