@@ -96,6 +96,10 @@ interface PendingAppend {
  * committed in order), and a subscription is woken by this process's appends at once and by
  * another's through the notification file, or its poll within OTHER_WRITERS_POLL_MS.
  */
+/** Opening a log another process is setting up at the same moment: how often, and how long between tries. */
+const SETUP_ATTEMPTS = 100;
+const SETUP_RETRY_MS = 50;
+
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly appended = new EventEmitter();
@@ -122,26 +126,18 @@ export class SqliteEventStore implements EventStore {
       closeSync(openSync(file, 'a', 0o600));
     }
     this.db = new Database(file);
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS events (
-          position INTEGER PRIMARY KEY AUTOINCREMENT,
-          stream   TEXT    NOT NULL,
-          revision INTEGER NOT NULL,
-          id       TEXT    NOT NULL UNIQUE,
-          type     TEXT    NOT NULL,
-          data     TEXT    NOT NULL,
-          metadata TEXT,
-          created  INTEGER NOT NULL,
-          UNIQUE (stream, revision)
-        )`);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new CorruptLogError(file, [(error as Error).message]);
-      throw error;
+    // Two processes opening a new log at once: switching it to WAL or creating its table needs a lock
+    // SQLite does not wait for (the busy handler is skipped there), so the setup is retried briefly.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        this.setUp();
+        break;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new CorruptLogError(file, [(error as Error).message]);
+        if (!code?.startsWith('SQLITE_BUSY') || attempt >= SETUP_ATTEMPTS) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETUP_RETRY_MS); // start-up only: a short synchronous pause
+      }
     }
     this.appended.setMaxListeners(0);
     this.statements = {
@@ -162,6 +158,25 @@ export class SqliteEventStore implements EventStore {
         this.appendedFd = null;
       }
     }
+  }
+
+  /** The log's settings and table, made once per connection (idempotent). */
+  private setUp(): void {
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream   TEXT    NOT NULL,
+        revision INTEGER NOT NULL,
+        id       TEXT    NOT NULL UNIQUE,
+        type     TEXT    NOT NULL,
+        data     TEXT    NOT NULL,
+        metadata TEXT,
+        created  INTEGER NOT NULL,
+        UNIQUE (stream, revision)
+      )`);
   }
 
   /**
