@@ -8,14 +8,8 @@ import type { Caller } from './caller';
 
 export const USAGE_BUCKETS_MAX = 1000;
 
-export interface UsageBucketView {
-  start: Date;
-  requests: number;
-  denied: number;
-  deniedByReason: { [reason: string]: number };
-  promptTokens: number;
-  completionTokens: number;
-}
+/** A bucket as apiKeyUsage answers it: the document's counts, without its keys. */
+export type UsageBucketView = Pick<UsageBucketDocument, 'start' | 'requests' | 'denied' | 'deniedByReason' | 'promptTokens' | 'completionTokens'>;
 
 /**
  * apiKeyUsage: every bucket from the one holding `from` up to `to` (exclusive), oldest first, with

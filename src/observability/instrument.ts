@@ -46,12 +46,18 @@ const outcomeOf = (result: VerificationResult): string => (result.valid ? 'VALID
  * GET /auth, `graphql` for verifyApiKey). An answer from memory stays synchronous.
  */
 export function measuredVerifier(verifier: KeyVerifier, metrics: KeyhubMetrics, path: 'auth' | 'graphql'): KeyVerifier {
-  const count = metrics.verifications;
   const seconds = metrics.verificationSeconds.labels({ path });
+  // One labelled child per outcome, found once: labels() hashes its label set on every call, and this runs on every verification.
+  const counters = new Map<string, ReturnType<typeof metrics.verifications.labels>>();
+  const counterOf = (outcome: string) => {
+    let counter = counters.get(outcome);
+    if (!counter) counters.set(outcome, (counter = metrics.verifications.labels({ path, outcome })));
+    return counter;
+  };
   const verifyNow: KeyVerifier['verifyNow'] = (presented, request) => {
     const started = performance.now();
     const done = (outcome: string) => {
-      count.labels({ path, outcome }).inc();
+      counterOf(outcome).inc();
       seconds.observe(secondsSince(started));
     };
     let answer: ReturnType<KeyVerifier['verifyNow']>;
